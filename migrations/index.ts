@@ -1,0 +1,16 @@
+import type { Knex } from "knex";
+import * as tenancy from "./20261122000100_tenancy.js";
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Every migration, in order. A static list rather than a folder scan, so the same
+ * modules run from TypeScript sources (tests) and from dist/ (production) alike.
+ * test/db/migrations.test.ts fails if a file in this folder is missing here.
+ */
+export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
+  ["20261122000100_tenancy", tenancy],
+];

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from "commander";
+import { systemClock } from "./clock.js";
+import { ConfigError, loadConfig } from "./config/load.js";
+import type { Config } from "./config/schema.js";
+import { openDatabase } from "./db/database.js";
+import { migrateLatest, migrateRollback } from "./db/migrate.js";
+import { AppError } from "./errors.js";
+import { createLogger, type Logger } from "./logger.js";
+import { startServer } from "./main.js";
+import { packageVersion } from "./package-info.js";
+import { roles } from "./tenancy/roles.js";
+import { TenancyService } from "./tenancy/service.js";
+
+/** EX_CONFIG from sysexits.h: the configuration is wrong. */
+const exitConfigError = 78;
+
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`provisiond: ${error.message}\n`);
+      process.exit(exitConfigError);
+    }
+    throw error;
+  }
+}
+
+function fail(logger: Logger | undefined, error: unknown, what: string): never {
+  const message = error instanceof Error ? error.message : String(error);
+  if (logger && !(error instanceof AppError)) logger.fatal({ err: error }, what);
+  process.stderr.write(`provisiond: ${what}: ${message}\n`);
+  process.exit(1);
+}
+
+async function serve(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.log.level);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      config,
+      logger,
+      clock: systemClock,
+      onInitialToken: (issued, url) => {
+        // Printed, not logged: it must not end up in a log store, and the user must see it.
+        process.stdout.write(
+          [
+            "",
+            `provisiond: first start, so an operator (${issued.email}) and its API token were created.`,
+            "This token is shown only this once; keep it somewhere safe:",
+            "",
+            `    ${issued.token}`,
+            "",
+            "Use it as a bearer token on the admin API, for example:",
+            `    curl -H "Authorization: Bearer ${issued.token}" ${url}/api/v1/me`,
+            "More tokens: provisiond token create --role operator",
+            "",
+          ].join("\n"),
+        );
+      },
+    });
+  } catch (error) {
+    fail(logger, error, "could not start");
+  }
+
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting at once");
+      process.exit(1);
+    }
+    logger.info({ signal }, "signal received");
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => fail(logger, error, "shutdown failed"),
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+async function migrate(options: { rollback?: boolean; all?: boolean }): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.log.level, process.stderr);
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  try {
+    database = await openDatabase(config.database);
+    const names = options.rollback
+      ? await migrateRollback(database.knex, options.all ?? false)
+      : await migrateLatest(database.knex);
+    const verb = options.rollback ? "reverted" : "applied";
+    process.stdout.write(
+      names.length === 0 ? `nothing to do (${database.location})\n` : `${verb}: ${names.join(", ")}\n`,
+    );
+  } catch (error) {
+    await database?.close();
+    fail(logger, error, "migration failed");
+  }
+  await database.close();
+}
+
+async function createToken(options: {
+  role: (typeof roles)[number];
+  email?: string;
+  name?: string;
+  expiresInDays?: number;
+}) {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.log.level, process.stderr);
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  try {
+    database = await openDatabase(config.database);
+    await migrateLatest(database.knex);
+    const issued = await new TenancyService(database, systemClock).issueTokenFromCli({
+      role: options.role,
+      ...(options.email ? { email: options.email } : {}),
+      ...(options.name ? { name: options.name } : {}),
+      expiresAt: options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 86_400_000) : null,
+    });
+    // The token alone on stdout, so scripts can capture it; what it is for goes to stderr.
+    process.stdout.write(`${issued.token}\n`);
+    process.stderr.write(
+      `provisiond: token ${issued.tokenId} for ${issued.email}${issued.expiresAt ? `, expires ${issued.expiresAt.toISOString()}` : ""}\n`,
+    );
+  } catch (error) {
+    await database?.close();
+    fail(logger, error, "could not create the token");
+  }
+  await database.close();
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError("must be a whole number of days, 1 or more");
+  return parsed;
+}
+
+const program = new Command()
+  .name("provisiond")
+  .description("SIP provisioning, registrar and license proxy server")
+  .version(packageVersion);
+
+program.command("serve", { isDefault: true }).description("run the server (the default)").action(serve);
+
+program
+  .command("migrate")
+  .description("apply pending database migrations (or revert them with --rollback)")
+  .option("--rollback", "revert the last batch of migrations")
+  .option("--all", "with --rollback: revert every migration")
+  .action(migrate);
+
+program
+  .command("token")
+  .description("API tokens")
+  .command("create")
+  .description("create an API token and print it alone on stdout")
+  .addOption(
+    new Option("--role <role>", "role of the user the token is for").choices(roles).makeOptionMandatory(),
+  )
+  .option("--email <email>", "the user's e-mail (default: the first active operator)")
+  .option("--name <label>", "a label to recognise the token by")
+  .option("--expires-in-days <days>", "make the token expire", positiveInteger)
+  .action(createToken);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,73 @@
+import { resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import knexModule, { type Knex } from "knex";
+
+const knex = knexModule.knex;
+
+import ClientPGLite from "knex-pglite";
+import type { Config } from "../config/schema.js";
+import { DataDirLock } from "./data-dir-lock.js";
+
+export interface Database {
+  readonly knex: Knex;
+  readonly kind: "postgres" | "pglite";
+  /** Where the data lives, without credentials: safe to log. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL when database.url is set, otherwise PGlite under database.dataDir. */
+export async function openDatabase(config: Config["database"]): Promise<Database> {
+  if (config.url) return openPostgres(config.url, config.poolMax);
+  const dataDir = resolve(config.dataDir, "pglite");
+  const lock = DataDirLock.acquire(resolve(config.dataDir));
+  try {
+    return await openPglite(new PGlite(dataDir), dataDir, () => lock.release());
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+export function openPostgres(url: string, poolMax = 10): Database {
+  const instance = knex({
+    client: "pg",
+    connection: { connectionString: url, application_name: "provisiond" },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+  });
+  return {
+    knex: instance,
+    kind: "postgres",
+    location: redactUrl(url),
+    close: () => instance.destroy(),
+  };
+}
+
+export async function openPglite(pglite: PGlite, location: string, onClose?: () => void): Promise<Database> {
+  await pglite.waitReady;
+  const instance = knex({ client: ClientPGLite, connection: () => ({ pglite }) } as Knex.Config);
+  let closed = false;
+  return {
+    knex: instance,
+    kind: "pglite",
+    location,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await instance.destroy();
+      if (!pglite.closed) await pglite.close();
+      onClose?.();
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable database URL)";
+  }
+}

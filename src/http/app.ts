@@ -1,0 +1,109 @@
+import { bodyParser } from "@koa/bodyparser";
+import Router from "@koa/router";
+import Koa, { type Context, type Next } from "koa";
+import { ForbiddenError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Principal } from "../tenancy/roles.js";
+import type { Metrics } from "./metrics.js";
+import { problemMiddleware } from "./problem.js";
+import { requestContext } from "./request-context.js";
+import { koaPath, type Route } from "./route.js";
+import { validate } from "./validate.js";
+
+export interface HttpAppDependencies {
+  logger: Logger;
+  metrics: Metrics;
+  routes: readonly Route[];
+  bodyLimitBytes: number;
+  authenticate(bearer: string | undefined): Promise<Principal>;
+  isShuttingDown(): boolean;
+}
+
+function bearerToken(ctx: Context): string | undefined {
+  const header = ctx.get("Authorization");
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+type Middleware = (ctx: Context, next: Next) => Promise<unknown>;
+
+function routeHandler(route: Route, deps: HttpAppDependencies, parseJsonBody: Middleware) {
+  return async (ctx: Context): Promise<void> => {
+    let principal: Principal | null = null;
+    if (route.access.kind === "token") {
+      try {
+        principal = await deps.authenticate(bearerToken(ctx));
+      } catch (error) {
+        if (error instanceof UnauthorizedError) {
+          deps.metrics.authFailures.inc();
+          ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
+        }
+        throw error;
+      }
+      if (!route.access.roles.includes(principal.role)) {
+        throw new ForbiddenError(`role ${principal.role} may not ${route.summary.toLowerCase()}`);
+      }
+      ctx.state.log = (ctx.state.log as Logger).child({
+        userId: principal.userId,
+        tokenId: principal.tokenId,
+      });
+    }
+    // Only routes that take a body read one, and only after the caller is known.
+    if (route.request?.body) await parseJsonBody(ctx, async () => {});
+    const params = route.request?.params ? validate(route.request.params, ctx.params, "params") : undefined;
+    const query = route.request?.query ? validate(route.request.query, ctx.query, "query") : undefined;
+    const body = route.request?.body ? validate(route.request.body, ctx.request.body, "body") : undefined;
+
+    const result = await route.handle({
+      params,
+      query,
+      body,
+      principal,
+      requestId: ctx.state.requestId as string,
+      ctx,
+    });
+    if (result === undefined) return;
+    ctx.status = route.response.status;
+    // Parsing on the way out strips any field the contract does not name.
+    ctx.body = route.response.schema ? route.response.schema.parse(result) : result;
+  };
+}
+
+/** Turns the router's bare 404/405 answers into problems. */
+async function unmatchedRoutes(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.body !== undefined && ctx.body !== null) return;
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allowed = ctx.response.get("Allow");
+    throw new MethodNotAllowedError(allowed ? allowed.split(/,\s*/) : []);
+  }
+  if (ctx.status === 404) throw new NotFoundError(`no resource at ${ctx.method} ${ctx.path}`);
+}
+
+export function createHttpApp(deps: HttpAppDependencies): Koa {
+  const app = new Koa({ proxy: false });
+  const router = new Router();
+  const parseJsonBody = bodyParser({
+    enableTypes: ["json"],
+    jsonLimit: deps.bodyLimitBytes,
+    jsonStrict: true,
+    encoding: "utf-8",
+  }) as Middleware;
+  for (const route of deps.routes) {
+    router[route.method](route.operationId, koaPath(route.path), routeHandler(route, deps, parseJsonBody));
+  }
+
+  app.use(requestContext(deps.logger, deps.metrics));
+  app.use(problemMiddleware(deps.logger));
+  app.use(async (ctx, next) => {
+    // While draining, ask keep-alive clients to reconnect (to another instance) after this answer.
+    if (deps.isShuttingDown()) ctx.set("Connection", "close");
+    await next();
+  });
+  app.use(unmatchedRoutes);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  // Koa would otherwise print errors that escaped every middleware to stderr.
+  app.silent = true;
+  return app;
+}

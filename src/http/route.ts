@@ -1,0 +1,79 @@
+import type { Context } from "koa";
+import type { z } from "zod";
+import type { Principal, Role } from "../tenancy/roles.js";
+
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+/** What a route needs from its caller; checked by the router before the handler runs. */
+export type Access = { kind: "public" } | { kind: "token"; roles: readonly Role[] };
+
+export const publicAccess: Access = { kind: "public" };
+export const forRoles = (...roles: Role[]): Access => ({ kind: "token", roles });
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal | null;
+  requestId: string;
+  ctx: Context;
+}
+
+export interface RouteSpec<
+  P extends AnyObject | undefined,
+  Q extends AnyObject | undefined,
+  B extends z.ZodType | undefined,
+  R extends z.ZodType | undefined,
+> {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI form: /api/v1/organisations/{id} */
+  path: string;
+  summary: string;
+  tags: string[];
+  access: Access;
+  request?: { params?: P; query?: Q; body?: B };
+  response: { status: number; description: string; schema?: R; contentType?: string };
+  /** Problem statuses this route can answer besides the ones every route shares. */
+  problems?: number[];
+  /**
+   * Returns the response body, parsed by `response.schema` on the way out; a handler that
+   * writes ctx.body itself (streams, text) returns undefined.
+   */
+  handle(
+    input: RouteInput<Infer<P>, Infer<Q>, Infer<B>>,
+  ): Promise<Output<R> | undefined> | Output<R> | undefined;
+}
+
+type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Output<R> = R extends z.ZodType ? z.input<R> : unknown;
+
+/** A route with its types erased, as the router and the OpenAPI generator see it. */
+export interface Route {
+  operationId: string;
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  tags: string[];
+  access: Access;
+  request?: { params?: AnyObject; query?: AnyObject; body?: z.ZodType };
+  response: { status: number; description: string; schema?: z.ZodType; contentType?: string };
+  problems?: number[];
+  handle(input: RouteInput<unknown, unknown, unknown>): Promise<unknown> | unknown;
+}
+
+export function defineRoute<
+  P extends AnyObject | undefined = undefined,
+  Q extends AnyObject | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  R extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<P, Q, B, R>): Route {
+  return spec as unknown as Route;
+}
+
+/** /api/v1/organisations/{id} -> /api/v1/organisations/:id */
+export function koaPath(openApiPath: string): string {
+  return openApiPath.replace(/\{([A-Za-z0-9_]+)\}/g, ":$1");
+}

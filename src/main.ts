@@ -1,0 +1,129 @@
+import type { Server } from "node:http";
+import { type Clock, systemClock } from "./clock.js";
+import type { Config } from "./config/schema.js";
+import { type Database, openDatabase } from "./db/database.js";
+import { migrateLatest, pendingMigrations } from "./db/migrate.js";
+import { DependencyUnavailableError } from "./errors.js";
+import { createHttpApp } from "./http/app.js";
+import { createMetrics } from "./http/metrics.js";
+import { buildOpenApiDocument } from "./http/openapi.js";
+import { operationsRoutes } from "./http/operations.js";
+import type { Route } from "./http/route.js";
+import { drainHttp, listenHttp } from "./http/server.js";
+import type { Logger } from "./logger.js";
+import { packageVersion } from "./package-info.js";
+import { tenancyRoutes } from "./tenancy/routes.js";
+import { type IssuedToken, TenancyService } from "./tenancy/service.js";
+
+export interface ServerOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** A database the caller owns (tests); otherwise one is opened from config and closed on stop. */
+  database?: Database;
+  /** Called once, after listening, when the first start created the initial operator's token. */
+  onInitialToken?: (issued: IssuedToken, baseUrl: string) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly database: Database;
+  readonly httpServer: Server;
+  /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
+  close(): Promise<void>;
+}
+
+const readinessTimeoutMs = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The composition root: config -> stores -> services -> HTTP server. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const ownsDatabase = options.database === undefined;
+  const database = options.database ?? (await openDatabase(config.database));
+  let shuttingDown = false;
+
+  try {
+    const applied = await migrateLatest(database.knex);
+    logger.info({ database: database.kind, location: database.location, applied }, "database ready");
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+
+  const tenancy = new TenancyService(database, clock);
+  const initialToken = await tenancy.bootstrapInitialOperator();
+
+  const metrics = createMetrics();
+  const routes: Route[] = [];
+  let openApiDocument: object | undefined;
+  routes.push(
+    ...operationsRoutes({
+      metrics,
+      openApiDocument: () => {
+        openApiDocument ??= buildOpenApiDocument(routes, packageVersion);
+        return openApiDocument;
+      },
+      readiness: async () => {
+        if (shuttingDown) throw new DependencyUnavailableError("the server is shutting down");
+        let pending: string[];
+        try {
+          pending = await withTimeout(pendingMigrations(database.knex), readinessTimeoutMs, "database check");
+        } catch (error) {
+          logger.warn({ err: error }, "readiness: database unreachable");
+          throw new DependencyUnavailableError("the database is unreachable");
+        }
+        if (pending.length > 0) {
+          throw new DependencyUnavailableError(`database migrations pending: ${pending.join(", ")}`);
+        }
+        return { database: database.kind };
+      },
+    }),
+    ...tenancyRoutes(),
+  );
+
+  const app = createHttpApp({
+    logger,
+    metrics,
+    routes,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    authenticate: (bearer) => tenancy.authenticate(bearer),
+    isShuttingDown: () => shuttingDown,
+  });
+
+  let listening: Awaited<ReturnType<typeof listenHttp>>;
+  try {
+    listening = await listenHttp(app.callback(), config.http);
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+  const { server: httpServer, url } = listening;
+  logger.info({ url, version: packageVersion }, "provisiond listening");
+  if (initialToken) options.onInitialToken?.(initialToken, url);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      logger.info(
+        { graceMs: config.shutdown.graceMs },
+        "shutting down: no new connections, finishing requests",
+      );
+      await drainHttp(httpServer, config.shutdown.graceMs, logger);
+      if (ownsDatabase) await database.close();
+      logger.info("shut down");
+    })();
+    return closing;
+  };
+
+  return { url, database, httpServer, close };
+}
