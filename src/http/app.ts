@@ -1,7 +1,13 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
-import { ForbiddenError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from "../errors.js";
+import {
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Principal } from "../tenancy/roles.js";
 import type { Metrics } from "./metrics.js";
@@ -49,7 +55,14 @@ function routeHandler(route: Route, deps: HttpAppDependencies, parseJsonBody: Mi
       });
     }
     // Only routes that take a body read one, and only after the caller is known.
-    if (route.request?.body) await parseJsonBody(ctx, async () => {});
+    if (route.request?.body) {
+      // is() answers false for a body of another type, null when there is no body at all.
+      const emptyBody = ctx.request.length === 0;
+      if (!emptyBody && ctx.request.is("application/json", "application/*+json") === false) {
+        throw new UnsupportedMediaTypeError("send the request body as application/json");
+      }
+      if (!emptyBody) await parseJsonBody(ctx, async () => {});
+    }
     const params = route.request?.params ? validate(route.request.params, ctx.params, "params") : undefined;
     const query = route.request?.query ? validate(route.request.query, ctx.query, "query") : undefined;
     const body = route.request?.body ? validate(route.request.body, ctx.request.body, "body") : undefined;
@@ -94,12 +107,12 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
   }
 
   app.use(requestContext(deps.logger, deps.metrics));
-  app.use(problemMiddleware(deps.logger));
   app.use(async (ctx, next) => {
+    await next();
     // While draining, ask keep-alive clients to reconnect (to another instance) after this answer.
     if (deps.isShuttingDown()) ctx.set("Connection", "close");
-    await next();
   });
+  app.use(problemMiddleware(deps.logger));
   app.use(unmatchedRoutes);
   app.use(router.routes());
   app.use(router.allowedMethods());
