@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import knexModule, { type Knex } from "knex";
 
@@ -22,6 +23,13 @@ export async function openDatabase(config: Config["database"]): Promise<Database
   const dataDir = resolve(config.dataDir, "pglite");
   const lock = DataDirLock.acquire(resolve(config.dataDir));
   try {
+    if (!existsSync(join(dataDir, "PG_VERSION"))) {
+      // initdb leaves PGlite's WebAssembly memory near 800 MiB; a fresh instance on the
+      // initialised directory runs in about half that, so the first start reopens once.
+      const initialising = new PGlite(dataDir);
+      await initialising.waitReady;
+      await initialising.close();
+    }
     return await openPglite(new PGlite(dataDir), dataDir, () => lock.release());
   } catch (error) {
     lock.release();
