@@ -5,6 +5,7 @@ import { type Database, openDatabase } from "./db/database.js";
 import { migrateLatest, pendingMigrations } from "./db/migrate.js";
 import { DependencyUnavailableError } from "./errors.js";
 import { createHttpApp } from "./http/app.js";
+import { AuthFailureThrottle } from "./http/auth-throttle.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildOpenApiDocument } from "./http/openapi.js";
 import { operationsRoutes } from "./http/operations.js";
@@ -29,6 +30,8 @@ export interface RunningServer {
   readonly url: string;
   readonly database: Database;
   readonly httpServer: Server;
+  /** Every route the HTTP API serves: what the OpenAPI document and the role matrix test read. */
+  readonly routes: readonly Route[];
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
   close(): Promise<void>;
 }
@@ -87,7 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return { database: database.kind };
       },
     }),
-    ...tenancyRoutes(),
+    ...tenancyRoutes(tenancy),
   );
 
   const app = createHttpApp({
@@ -96,6 +99,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     routes,
     bodyLimitBytes: config.http.bodyLimitBytes,
     authenticate: (bearer) => tenancy.authenticate(bearer),
+    authThrottle: new AuthFailureThrottle(
+      config.http.authFailureLimit,
+      config.http.authFailureWindowMs,
+      clock,
+    ),
     isShuttingDown: () => shuttingDown,
   });
 
@@ -125,5 +133,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return closing;
   };
 
-  return { url, database, httpServer, close };
+  return { url, database, httpServer, routes, close };
 }

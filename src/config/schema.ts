@@ -25,6 +25,8 @@ export const configSchema = z
           .min(1024)
           .max(100 * 1024 * 1024),
         requestTimeoutMs: z.coerce.number().int().min(1000),
+        authFailureLimit: z.coerce.number().int().min(1).max(100_000),
+        authFailureWindowMs: z.coerce.number().int().min(1000).max(86_400_000),
       })
       .strict(),
     database: z
@@ -55,6 +57,8 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_HTTP_PORT: "http.port",
   PROVISIOND_HTTP_BODY_LIMIT_BYTES: "http.bodyLimitBytes",
   PROVISIOND_HTTP_REQUEST_TIMEOUT_MS: "http.requestTimeoutMs",
+  PROVISIOND_AUTH_FAILURE_LIMIT: "http.authFailureLimit",
+  PROVISIOND_AUTH_FAILURE_WINDOW_MS: "http.authFailureWindowMs",
   PROVISIOND_LOG_LEVEL: "log.level",
   PROVISIOND_SHUTDOWN_GRACE_MS: "shutdown.graceMs",
 };

@@ -10,6 +10,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Principal } from "../tenancy/roles.js";
+import type { AuthFailureThrottle } from "./auth-throttle.js";
 import type { Metrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import { requestContext } from "./request-context.js";
@@ -22,6 +23,7 @@ export interface HttpAppDependencies {
   routes: readonly Route[];
   bodyLimitBytes: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
+  authThrottle: AuthFailureThrottle;
   isShuttingDown(): boolean;
 }
 
@@ -37,12 +39,18 @@ function routeHandler(route: Route, deps: HttpAppDependencies, parseJsonBody: Mi
   return async (ctx: Context): Promise<void> => {
     let principal: Principal | null = null;
     if (route.access.kind === "token") {
+      deps.authThrottle.assertAllowed(ctx.ip);
       try {
         principal = await deps.authenticate(bearerToken(ctx));
       } catch (error) {
         if (error instanceof UnauthorizedError) {
           deps.metrics.authFailures.inc();
           ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
+          const failures = deps.authThrottle.recordFailure(ctx.ip);
+          (ctx.state.log as Logger).warn(
+            { security: "api-token-refused", remoteAddress: ctx.ip, failures },
+            "API token refused",
+          );
         }
         throw error;
       }

@@ -1,6 +1,15 @@
 export const roles = ["operator", "company_admin", "group_admin", "group_supervisor"] as const;
 export type Role = (typeof roles)[number];
 
+/**
+ * What a caller may see: everything, one organisation, or one group and its sub-groups.
+ * Resolved once per request from the user's role and scope.
+ */
+export type Scope =
+  | { kind: "all" }
+  | { kind: "organisation"; organisationId: string }
+  | { kind: "group"; organisationId: string; groupId: string };
+
 /** Who is calling: resolved from an API token by the tenancy service. */
 export interface Principal {
   userId: string;
@@ -10,4 +19,28 @@ export interface Principal {
   role: Role;
   organisationId: string | null;
   groupId: string | null;
+  scope: Scope;
+}
+
+/** Roles that may change things; the supervisor only reads. */
+export const writerRoles: readonly Role[] = ["operator", "company_admin", "group_admin"];
+
+/** The roles a role may grant to users it creates or edits: never above its own. */
+export const grantableRoles: Record<Role, readonly Role[]> = {
+  operator: roles,
+  company_admin: ["company_admin", "group_admin", "group_supervisor"],
+  group_admin: ["group_admin", "group_supervisor"],
+  group_supervisor: [],
+};
+
+export function scopeOf(
+  role: Role,
+  organisationId: string | null,
+  groupId: string | null,
+  groupOrganisationId: string | null,
+): Scope {
+  if (role === "operator") return { kind: "all" };
+  if (role === "company_admin" && organisationId) return { kind: "organisation", organisationId };
+  if (groupId && groupOrganisationId) return { kind: "group", organisationId: groupOrganisationId, groupId };
+  throw new Error(`user with role ${role} has no scope`);
 }

@@ -1,5 +1,12 @@
 import { z } from "zod";
+import { booleanParam, exportQuery, listQuery, pageSchema } from "../http/list.js";
 import { roles } from "./roles.js";
+
+const timestamp = z.iso.datetime();
+const name = z.string().trim().min(1).max(200);
+const email = z.email().max(254);
+
+export const idParams = z.object({ id: z.uuid() });
 
 export const principalSchema = z
   .object({
@@ -12,3 +19,188 @@ export const principalSchema = z
     groupId: z.uuid().nullable(),
   })
   .meta({ id: "Principal", description: "The user and token a request is made with" });
+
+// Organisations
+
+export const organisationSchema = z
+  .object({ id: z.uuid(), name: z.string(), active: z.boolean(), createdAt: timestamp, updatedAt: timestamp })
+  .meta({ id: "Organisation" });
+export const organisationPage = pageSchema(organisationSchema, "OrganisationPage");
+export const createOrganisationBody = z.object({ name }).strict().meta({ id: "CreateOrganisation" });
+export const updateOrganisationBody = z
+  .object({ name: name.optional(), active: z.boolean().optional() })
+  .strict()
+  .meta({ id: "UpdateOrganisation" });
+const organisationListing = {
+  sortFields: ["name", "createdAt"] as const,
+  defaultSort: "name",
+  filters: { active: booleanParam.optional() },
+};
+export const organisationListQuery = listQuery(organisationListing);
+export const organisationExportQuery = exportQuery(organisationListing);
+
+// Groups
+
+export const groupSchema = z
+  .object({
+    id: z.uuid(),
+    organisationId: z.uuid(),
+    parentId: z.uuid().nullable(),
+    name: z.string(),
+    reference: z.string().nullable(),
+    itEmail: z.string().nullable(),
+    active: z.boolean(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "Group" });
+export const groupPage = pageSchema(groupSchema, "GroupPage");
+export const createGroupBody = z
+  .object({
+    organisationId: z.uuid().optional(),
+    parentId: z.uuid().nullable().optional(),
+    name,
+    reference: z.string().trim().max(100).nullable().optional(),
+    itEmail: email.nullable().optional(),
+  })
+  .strict()
+  .meta({ id: "CreateGroup", description: "organisationId is required for a top-level group" });
+export const updateGroupBody = z
+  .object({
+    parentId: z.uuid().nullable().optional(),
+    name: name.optional(),
+    reference: z.string().trim().max(100).nullable().optional(),
+    itEmail: email.nullable().optional(),
+    active: z.boolean().optional(),
+  })
+  .strict()
+  .meta({ id: "UpdateGroup" });
+const groupListing = {
+  sortFields: ["name", "reference", "createdAt"] as const,
+  defaultSort: "name",
+  filters: {
+    organisationId: z.uuid().optional(),
+    parentId: z.union([z.uuid(), z.literal("none")]).optional(),
+    active: booleanParam.optional(),
+  },
+};
+export const groupListQuery = listQuery(groupListing);
+export const groupExportQuery = exportQuery(groupListing);
+
+// Users
+
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(roles),
+    organisationId: z.uuid().nullable(),
+    groupId: z.uuid().nullable(),
+    active: z.boolean(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "User" });
+export const userPage = pageSchema(userSchema, "UserPage");
+export const createUserBody = z
+  .object({
+    email,
+    name,
+    role: z.enum(roles),
+    organisationId: z.uuid().nullable().optional(),
+    groupId: z.uuid().nullable().optional(),
+  })
+  .strict()
+  .meta({
+    id: "CreateUser",
+    description:
+      "operator: no scope; company_admin: organisationId; group_admin and group_supervisor: groupId",
+  });
+export const updateUserBody = z
+  .object({
+    email: email.optional(),
+    name: name.optional(),
+    role: z.enum(roles).optional(),
+    organisationId: z.uuid().nullable().optional(),
+    groupId: z.uuid().nullable().optional(),
+    active: z.boolean().optional(),
+  })
+  .strict()
+  .meta({ id: "UpdateUser" });
+const userListing = {
+  sortFields: ["email", "name", "role", "createdAt"] as const,
+  defaultSort: "email",
+  filters: {
+    role: z.enum(roles).optional(),
+    organisationId: z.uuid().optional(),
+    groupId: z.uuid().optional(),
+    active: booleanParam.optional(),
+  },
+};
+export const userListQuery = listQuery(userListing);
+export const userExportQuery = exportQuery(userListing);
+
+// API tokens
+
+export const apiTokenSchema = z
+  .object({
+    id: z.uuid(),
+    userId: z.uuid(),
+    name: z.string().nullable(),
+    createdAt: timestamp,
+    expiresAt: timestamp.nullable(),
+    lastUsedAt: timestamp.nullable(),
+    revokedAt: timestamp.nullable(),
+  })
+  .meta({ id: "ApiToken" });
+export const createdApiTokenSchema = apiTokenSchema
+  .extend({ token: z.string().describe("The secret, shown only in this answer") })
+  .meta({ id: "CreatedApiToken" });
+export const apiTokenPage = pageSchema(apiTokenSchema, "ApiTokenPage");
+export const createApiTokenBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .meta({ id: "CreateApiToken" });
+export const apiTokenListQuery = listQuery({
+  sortFields: ["createdAt", "lastUsedAt"] as const,
+  defaultSort: "-createdAt",
+  filters: { revoked: booleanParam.optional() },
+});
+
+// Audit events
+
+export const auditEventSchema = z
+  .object({
+    id: z.uuid(),
+    occurredAt: timestamp,
+    actor: z.object({ userId: z.uuid().nullable(), tokenId: z.uuid().nullable(), label: z.string() }),
+    action: z.string(),
+    targetType: z.string(),
+    targetId: z.uuid().nullable(),
+    organisationId: z.uuid().nullable(),
+    groupId: z.uuid().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+    requestId: z.string().nullable(),
+  })
+  .meta({ id: "AuditEvent" });
+export const auditEventPage = pageSchema(auditEventSchema, "AuditEventPage");
+const auditListing = {
+  sortFields: ["occurredAt", "action"] as const,
+  defaultSort: "-occurredAt",
+  filters: {
+    action: z.string().max(100).optional(),
+    targetType: z.string().max(50).optional(),
+    targetId: z.uuid().optional(),
+    actorUserId: z.uuid().optional(),
+    organisationId: z.uuid().optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  },
+};
+export const auditEventListQuery = listQuery(auditListing);
+export const auditEventExportQuery = exportQuery(auditListing);

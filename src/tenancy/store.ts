@@ -1,5 +1,25 @@
 import type { Knex } from "knex";
-import type { Role } from "./roles.js";
+import type { Role, Scope } from "./roles.js";
+
+export interface OrganisationRow {
+  id: string;
+  name: string;
+  active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface GroupRow {
+  id: string;
+  organisation_id: string;
+  parent_id: string | null;
+  name: string;
+  reference: string | null;
+  it_email: string | null;
+  active: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
 
 export interface UserRow {
   id: string;
@@ -24,6 +44,22 @@ export interface ApiTokenRow {
   revoked_at: Date | null;
 }
 
+export interface AuditEventRow {
+  id: string;
+  occurred_at: Date;
+  actor_user_id: string | null;
+  actor_token_id: string | null;
+  actor_label: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  organisation_id: string | null;
+  group_id: string | null;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+}
+
 export interface AuditEventInput {
   actorUserId: string | null;
   actorTokenId: string | null;
@@ -39,11 +75,143 @@ export interface AuditEventInput {
   occurredAt: Date;
 }
 
-/** Tenancy SQL. Every function takes the knex or transaction to run on. */
+/** The ids of a group and all its sub-groups, as a subquery. */
+export function groupSubtree(db: Knex, rootGroupId: string): Knex.QueryBuilder {
+  return db
+    .withRecursive("subtree", ["id"], (seed) =>
+      seed
+        .select("id")
+        .from("groups")
+        .where("id", rootGroupId)
+        .unionAll((step) =>
+          step.select("g.id").from("groups as g").join("subtree as s", "g.parent_id", "s.id"),
+        ),
+    )
+    .select("id")
+    .from("subtree");
+}
+
+/** Tenancy SQL. Every function takes the knex or transaction to run on; scope filters live here. */
 export const tenancyStore = {
+  // Organisations
+
+  visibleOrganisations(db: Knex, scope: Scope): Knex.QueryBuilder {
+    const query = db<OrganisationRow>("organisations").select("organisations.*");
+    if (scope.kind !== "all") query.where("organisations.id", scope.organisationId);
+    return query;
+  },
+
+  async insertOrganisation(
+    db: Knex,
+    row: Pick<OrganisationRow, "id" | "name">,
+    now: Date,
+  ): Promise<OrganisationRow> {
+    const [inserted] = await db<OrganisationRow>("organisations")
+      .insert({ ...row, active: true, created_at: now, updated_at: now })
+      .returning("*");
+    return inserted as OrganisationRow;
+  },
+
+  async updateOrganisation(
+    db: Knex,
+    id: string,
+    changes: Partial<Pick<OrganisationRow, "name" | "active">>,
+    now: Date,
+  ): Promise<OrganisationRow> {
+    const [row] = await db<OrganisationRow>("organisations")
+      .where({ id })
+      .update({ ...changes, updated_at: now })
+      .returning("*");
+    return row as OrganisationRow;
+  },
+
+  async deleteOrganisation(db: Knex, id: string): Promise<void> {
+    await db("organisations").where({ id }).delete();
+  },
+
+  async organisationDependants(db: Knex, id: string): Promise<{ groups: number; users: number }> {
+    const [groups] = await db("groups").where({ organisation_id: id }).count<{ n: string }[]>({ n: "*" });
+    const [users] = await db("users").where({ organisation_id: id }).count<{ n: string }[]>({ n: "*" });
+    return { groups: Number(groups?.n ?? 0), users: Number(users?.n ?? 0) };
+  },
+
+  // Groups
+
+  visibleGroups(db: Knex, scope: Scope): Knex.QueryBuilder {
+    const query = db<GroupRow>("groups").select("groups.*");
+    if (scope.kind === "organisation") query.where("groups.organisation_id", scope.organisationId);
+    if (scope.kind === "group") query.whereIn("groups.id", groupSubtree(db, scope.groupId));
+    return query;
+  },
+
+  async isInSubtree(db: Knex, rootGroupId: string, groupId: string): Promise<boolean> {
+    const row = await groupSubtree(db, rootGroupId).where("id", groupId).first();
+    return row !== undefined;
+  },
+
+  async insertGroup(
+    db: Knex,
+    row: Pick<GroupRow, "id" | "organisation_id" | "parent_id" | "name" | "reference" | "it_email">,
+    now: Date,
+  ): Promise<GroupRow> {
+    const [inserted] = await db<GroupRow>("groups")
+      .insert({ ...row, active: true, created_at: now, updated_at: now })
+      .returning("*");
+    return inserted as GroupRow;
+  },
+
+  async updateGroup(
+    db: Knex,
+    id: string,
+    changes: Partial<Pick<GroupRow, "name" | "reference" | "it_email" | "active" | "parent_id">>,
+    now: Date,
+  ): Promise<GroupRow> {
+    const [row] = await db<GroupRow>("groups")
+      .where({ id })
+      .update({ ...changes, updated_at: now })
+      .returning("*");
+    return row as GroupRow;
+  },
+
+  async deleteGroup(db: Knex, id: string): Promise<void> {
+    await db("groups").where({ id }).delete();
+  },
+
+  async groupDependants(db: Knex, id: string): Promise<{ subGroups: number; users: number }> {
+    const [subGroups] = await db("groups").where({ parent_id: id }).count<{ n: string }[]>({ n: "*" });
+    const [users] = await db("users").where({ group_id: id }).count<{ n: string }[]>({ n: "*" });
+    return { subGroups: Number(subGroups?.n ?? 0), users: Number(users?.n ?? 0) };
+  },
+
+  // Users
+
+  visibleUsers(db: Knex, scope: Scope): Knex.QueryBuilder {
+    const query = db<UserRow>("users").select("users.*");
+    if (scope.kind === "organisation") {
+      query.where((where) =>
+        where
+          .where("users.organisation_id", scope.organisationId)
+          .orWhereIn(
+            "users.group_id",
+            db("groups").select("id").where("organisation_id", scope.organisationId),
+          ),
+      );
+    }
+    if (scope.kind === "group") query.whereIn("users.group_id", groupSubtree(db, scope.groupId));
+    return query;
+  },
+
   async countUsers(db: Knex): Promise<number> {
     const row = await db("users").count<{ count: string | number }>({ count: "*" }).first();
     return Number(row?.count ?? 0);
+  },
+
+  async countActiveOperators(db: Knex, exceptUserId: string): Promise<number> {
+    const [row] = await db("users")
+      .where({ role: "operator", active: true })
+      .whereNot({ id: exceptUserId })
+      .count<{ n: string }[]>({ n: "*" });
+    return Number(row?.n ?? 0);
   },
 
   async findUserByEmail(db: Knex, email: string): Promise<UserRow | undefined> {
@@ -65,6 +233,25 @@ export const tenancyStore = {
     return row as UserRow;
   },
 
+  async updateUser(
+    db: Knex,
+    id: string,
+    changes: Partial<Pick<UserRow, "email" | "name" | "role" | "organisation_id" | "group_id" | "active">>,
+    now: Date,
+  ): Promise<UserRow> {
+    const [row] = await db<UserRow>("users")
+      .where({ id })
+      .update({ ...changes, updated_at: now })
+      .returning("*");
+    return row as UserRow;
+  },
+
+  async deleteUser(db: Knex, id: string): Promise<void> {
+    await db("users").where({ id }).delete();
+  },
+
+  // API tokens
+
   async insertApiToken(
     db: Knex,
     token: Pick<ApiTokenRow, "id" | "user_id" | "name" | "token_hash" | "expires_at">,
@@ -76,23 +263,49 @@ export const tenancyStore = {
     return row as ApiTokenRow;
   },
 
+  tokensOfUser(db: Knex, userId: string): Knex.QueryBuilder {
+    return db<ApiTokenRow>("api_tokens").where({ user_id: userId }).select("*");
+  },
+
+  async findToken(db: Knex, id: string): Promise<ApiTokenRow | undefined> {
+    return db<ApiTokenRow>("api_tokens").where({ id }).first();
+  },
+
+  async revokeToken(db: Knex, id: string, now: Date): Promise<ApiTokenRow> {
+    const [row] = await db<ApiTokenRow>("api_tokens")
+      .where({ id })
+      .update({ revoked_at: db.raw("coalesce(revoked_at, ?)", [now]) as unknown as Date })
+      .returning("*");
+    return row as ApiTokenRow;
+  },
+
   /** The user behind a token that is neither revoked nor expired, if that user is active. */
   async findUserOfUsableToken(
     db: Knex,
     tokenHash: string,
     now: Date,
-  ): Promise<(UserRow & { token_id: string }) | undefined> {
+  ): Promise<(UserRow & { token_id: string; group_organisation_id: string | null }) | undefined> {
     return db("api_tokens as t")
       .join("users as u", "u.id", "t.user_id")
+      .leftJoin("groups as g", "g.id", "u.group_id")
       .where("t.token_hash", tokenHash)
       .whereNull("t.revoked_at")
       .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
       .where("u.active", true)
-      .first("u.*", "t.id as token_id");
+      .first("u.*", "t.id as token_id", "g.organisation_id as group_organisation_id");
   },
 
   async touchApiToken(db: Knex, tokenId: string, now: Date): Promise<void> {
     await db("api_tokens").where({ id: tokenId }).update({ last_used_at: now });
+  },
+
+  // Audit events
+
+  visibleAuditEvents(db: Knex, scope: Scope): Knex.QueryBuilder {
+    const query = db<AuditEventRow>("audit_events").select("audit_events.*");
+    if (scope.kind === "organisation") query.where("audit_events.organisation_id", scope.organisationId);
+    if (scope.kind === "group") query.whereIn("audit_events.group_id", groupSubtree(db, scope.groupId));
+    return query;
   },
 
   async insertAuditEvent(db: Knex, event: AuditEventInput): Promise<void> {

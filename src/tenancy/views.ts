@@ -1,0 +1,75 @@
+import type { z } from "zod";
+import type {
+  apiTokenSchema,
+  auditEventSchema,
+  groupSchema,
+  organisationSchema,
+  userSchema,
+} from "./schemas.js";
+import type { ApiTokenRow, AuditEventRow, GroupRow, OrganisationRow, UserRow } from "./store.js";
+
+/** Rows as the API shows them: camelCase, ISO times, nothing secret. */
+const iso = (date: Date | string): string => new Date(date).toISOString();
+const isoOrNull = (date: Date | string | null): string | null => (date === null ? null : iso(date));
+
+export type Organisation = z.input<typeof organisationSchema>;
+export type Group = z.input<typeof groupSchema>;
+export type User = z.input<typeof userSchema>;
+export type ApiToken = z.input<typeof apiTokenSchema>;
+export type AuditEvent = z.input<typeof auditEventSchema>;
+
+export const organisationView = (row: OrganisationRow): Organisation => ({
+  id: row.id,
+  name: row.name,
+  active: row.active,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+});
+
+export const groupView = (row: GroupRow): Group => ({
+  id: row.id,
+  organisationId: row.organisation_id,
+  parentId: row.parent_id,
+  name: row.name,
+  reference: row.reference,
+  itEmail: row.it_email,
+  active: row.active,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+});
+
+export const userView = (row: UserRow): User => ({
+  id: row.id,
+  email: row.email,
+  name: row.name,
+  role: row.role,
+  organisationId: row.organisation_id,
+  groupId: row.group_id,
+  active: row.active,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+});
+
+export const apiTokenView = (row: ApiTokenRow): ApiToken => ({
+  id: row.id,
+  userId: row.user_id,
+  name: row.name,
+  createdAt: iso(row.created_at),
+  expiresAt: isoOrNull(row.expires_at),
+  lastUsedAt: isoOrNull(row.last_used_at),
+  revokedAt: isoOrNull(row.revoked_at),
+});
+
+export const auditEventView = (row: AuditEventRow): AuditEvent => ({
+  id: row.id,
+  occurredAt: iso(row.occurred_at),
+  actor: { userId: row.actor_user_id, tokenId: row.actor_token_id, label: row.actor_label },
+  action: row.action,
+  targetType: row.target_type,
+  targetId: row.target_id,
+  organisationId: row.organisation_id,
+  groupId: row.group_id,
+  before: row.before,
+  after: row.after,
+  requestId: row.request_id,
+});

@@ -1,0 +1,313 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiClient, apiClient } from "../support/api.js";
+import { databaseKind } from "../support/database.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * For every route of the server and every kind of caller, the status the caller gets.
+ * The table is keyed by operationId and checked against the server's route table, so a new
+ * route without an entry here fails this test.
+ */
+const actors = [
+  "operator",
+  "companyAdminSame",
+  "companyAdminOther",
+  "groupAdminOfGroup",
+  "groupAdminOfSibling",
+  "groupAdminOfParent",
+  "supervisor",
+  "inactiveUser",
+  "revokedToken",
+  "expiredToken",
+  "noToken",
+] as const;
+type ActorName = (typeof actors)[number];
+type Expectation = Record<ActorName, number>;
+
+const refused = { inactiveUser: 401, revokedToken: 401, expiredToken: 401, noToken: 401 };
+const everyRole = (status: number): Expectation => ({
+  operator: status,
+  companyAdminSame: status,
+  companyAdminOther: status,
+  groupAdminOfGroup: status,
+  groupAdminOfSibling: status,
+  groupAdminOfParent: status,
+  supervisor: status,
+  ...refused,
+});
+const everyone = (status: number): Expectation => ({
+  ...everyRole(status),
+  inactiveUser: status,
+  revokedToken: status,
+  expiredToken: status,
+  noToken: status,
+});
+/** Reading something in group G of organisation A. */
+const readInGroup = (status: number): Expectation => ({
+  ...everyRole(status),
+  companyAdminOther: 404,
+  groupAdminOfSibling: 404,
+});
+/** Changing something in group G; a reference to G in a body answers 400 instead of 404. */
+const writeInGroup = (status: number, invisible = 404): Expectation => ({
+  ...readInGroup(status),
+  companyAdminOther: invisible,
+  groupAdminOfSibling: invisible,
+  supervisor: 403,
+});
+const operatorOnly = (status: number): Expectation => ({
+  ...everyRole(403),
+  operator: status,
+});
+
+interface Fixture {
+  orgA: string;
+  orgB: string;
+  groupP: string;
+  groupG: string;
+  groupS: string;
+  supervisorUser: string;
+}
+
+interface Cell {
+  expect: Expectation;
+  /** Builds a fresh request for one actor: a new target for anything that changes state. */
+  request(
+    f: Fixture,
+    operator: ApiClient,
+    n: number,
+  ): Promise<{ method: string; path: string; body?: unknown }>;
+}
+
+const get = (path: string) => async () => ({ method: "GET", path });
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
+
+async function freshSupervisor(f: Fixture, operator: ApiClient): Promise<string> {
+  const user = await operator.ok<{ id: string }>("POST", "/api/v1/users", {
+    email: `${unique("sup")}@example.com`,
+    name: "Fresh supervisor",
+    role: "group_supervisor",
+    groupId: f.groupG,
+  });
+  return user.id;
+}
+
+const matrix: Record<string, Cell> = {
+  healthz: { expect: everyone(200), request: get("/healthz") },
+  readyz: { expect: everyone(200), request: get("/readyz") },
+  metrics: { expect: everyone(200), request: get("/metrics") },
+  openapi: { expect: everyone(200), request: get("/api/v1/openapi.json") },
+  getMe: { expect: everyRole(200), request: get("/api/v1/me") },
+
+  listOrganisations: { expect: everyRole(200), request: get("/api/v1/organisations") },
+  exportOrganisations: { expect: everyRole(200), request: get("/api/v1/organisations.csv") },
+  createOrganisation: {
+    expect: operatorOnly(201),
+    request: async () => ({ method: "POST", path: "/api/v1/organisations", body: { name: unique("Org") } }),
+  },
+  getOrganisation: {
+    expect: { ...everyRole(200), companyAdminOther: 404 },
+    request: async (f) => ({ method: "GET", path: `/api/v1/organisations/${f.orgA}` }),
+  },
+  updateOrganisation: {
+    expect: operatorOnly(200),
+    request: async (f) => ({
+      method: "PATCH",
+      path: `/api/v1/organisations/${f.orgA}`,
+      body: { name: unique("Acme") },
+    }),
+  },
+  deleteOrganisation: {
+    expect: operatorOnly(200),
+    request: async (_f, operator) => {
+      const org = await operator.ok<{ id: string }>("POST", "/api/v1/organisations", {
+        name: unique("Doomed"),
+      });
+      return { method: "DELETE", path: `/api/v1/organisations/${org.id}` };
+    },
+  },
+
+  listGroups: { expect: everyRole(200), request: get("/api/v1/groups") },
+  exportGroups: { expect: everyRole(200), request: get("/api/v1/groups.csv") },
+  createGroup: {
+    expect: writeInGroup(201, 400),
+    request: async (f) => ({
+      method: "POST",
+      path: "/api/v1/groups",
+      body: { parentId: f.groupG, name: unique("Team") },
+    }),
+  },
+  getGroup: {
+    expect: readInGroup(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/groups/${f.groupG}` }),
+  },
+  updateGroup: {
+    expect: writeInGroup(200),
+    request: async (f) => ({
+      method: "PATCH",
+      path: `/api/v1/groups/${f.groupG}`,
+      body: { reference: unique("ref") },
+    }),
+  },
+  deleteGroup: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => {
+      const group = await operator.ok<{ id: string }>("POST", "/api/v1/groups", {
+        parentId: f.groupG,
+        name: unique("Leaf"),
+      });
+      return { method: "DELETE", path: `/api/v1/groups/${group.id}` };
+    },
+  },
+
+  listUsers: { expect: everyRole(200), request: get("/api/v1/users") },
+  exportUsers: { expect: everyRole(200), request: get("/api/v1/users.csv") },
+  createUser: {
+    expect: writeInGroup(201, 400),
+    request: async (f) => ({
+      method: "POST",
+      path: "/api/v1/users",
+      body: {
+        email: `${unique("new")}@example.com`,
+        name: "New",
+        role: "group_supervisor",
+        groupId: f.groupG,
+      },
+    }),
+  },
+  getUser: {
+    expect: readInGroup(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/users/${f.supervisorUser}` }),
+  },
+  updateUser: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "PATCH",
+      path: `/api/v1/users/${await freshSupervisor(f, operator)}`,
+      body: { name: "Renamed" },
+    }),
+  },
+  deleteUser: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "DELETE",
+      path: `/api/v1/users/${await freshSupervisor(f, operator)}`,
+    }),
+  },
+
+  createToken: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/users/${await freshSupervisor(f, operator)}/tokens`,
+      body: { name: "portal" },
+    }),
+  },
+  listTokens: {
+    expect: readInGroup(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/users/${f.supervisorUser}/tokens` }),
+  },
+  revokeToken: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => {
+      const userId = await freshSupervisor(f, operator);
+      const token = await operator.ok<{ id: string }>("POST", `/api/v1/users/${userId}/tokens`, {});
+      return { method: "DELETE", path: `/api/v1/tokens/${token.id}` };
+    },
+  },
+
+  listAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events") },
+  exportAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events.csv") },
+};
+
+describe(`role matrix on ${databaseKind}`, () => {
+  let t: TestServer;
+  let operator: ApiClient;
+  let fixture: Fixture;
+  const tokens = {} as Record<ActorName, string | null>;
+
+  beforeAll(async () => {
+    // The matrix makes many refused calls from one address on purpose.
+    t = await startTestServer({
+      config: { http: { host: "127.0.0.1", port: 0, authFailureLimit: 100_000 } },
+    });
+    operator = apiClient(t.url, t.operatorToken);
+    const org = (name: string) => operator.ok<{ id: string }>("POST", "/api/v1/organisations", { name });
+    const group = (body: Record<string, unknown>) =>
+      operator.ok<{ id: string }>("POST", "/api/v1/groups", body);
+    const orgA = (await org("Org A")).id;
+    const orgB = (await org("Org B")).id;
+    const groupP = (await group({ organisationId: orgA, name: "Parent" })).id;
+    const groupG = (await group({ parentId: groupP, name: "Group" })).id;
+    const groupS = (await group({ parentId: groupP, name: "Sibling" })).id;
+    await group({ organisationId: orgB, name: "Other" });
+
+    const userWithToken = async (body: Record<string, unknown>) => {
+      const user = await operator.ok<{ id: string }>("POST", "/api/v1/users", {
+        email: `${unique("user")}@example.com`,
+        name: "User",
+        ...body,
+      });
+      const token = await operator.ok<{ id: string; token: string }>(
+        "POST",
+        `/api/v1/users/${user.id}/tokens`,
+        {},
+      );
+      return { userId: user.id, tokenId: token.id, token: token.token };
+    };
+    tokens.operator = t.operatorToken;
+    tokens.companyAdminSame = (await userWithToken({ role: "company_admin", organisationId: orgA })).token;
+    tokens.companyAdminOther = (await userWithToken({ role: "company_admin", organisationId: orgB })).token;
+    tokens.groupAdminOfGroup = (await userWithToken({ role: "group_admin", groupId: groupG })).token;
+    tokens.groupAdminOfSibling = (await userWithToken({ role: "group_admin", groupId: groupS })).token;
+    tokens.groupAdminOfParent = (await userWithToken({ role: "group_admin", groupId: groupP })).token;
+    const supervisor = await userWithToken({ role: "group_supervisor", groupId: groupG });
+    tokens.supervisor = supervisor.token;
+
+    const inactive = await userWithToken({ role: "company_admin", organisationId: orgA });
+    await operator.ok("PATCH", `/api/v1/users/${inactive.userId}`, { active: false });
+    tokens.inactiveUser = inactive.token;
+
+    const revoked = await userWithToken({ role: "operator" });
+    await operator.ok("DELETE", `/api/v1/tokens/${revoked.tokenId}`);
+    tokens.revokedToken = revoked.token;
+
+    const expired = await userWithToken({ role: "operator" });
+    await t.db.database
+      .knex("api_tokens")
+      .where({ id: expired.tokenId })
+      .update({ expires_at: new Date(Date.now() - 1000) });
+    tokens.expiredToken = expired.token;
+    tokens.noToken = null;
+
+    fixture = { orgA, orgB, groupP, groupG, groupS, supervisorUser: supervisor.userId };
+  });
+
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it("has an entry for every route the server serves", () => {
+    expect(Object.keys(matrix).sort()).toEqual(t.server.routes.map((route) => route.operationId).sort());
+  });
+
+  it("answers every route for every caller as the table says", async () => {
+    const mismatches: string[] = [];
+    let n = 0;
+    for (const route of t.server.routes) {
+      const cell = matrix[route.operationId];
+      if (!cell) continue;
+      for (const actor of actors) {
+        const request = await cell.request(fixture, operator, n++);
+        const result = await apiClient(t.url, tokens[actor]).call(request.method, request.path, request.body);
+        if (result.status !== cell.expect[actor]) {
+          mismatches.push(
+            `${route.operationId} as ${actor}: expected ${cell.expect[actor]}, got ${result.status} ${result.text.slice(0, 200)}`,
+          );
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
