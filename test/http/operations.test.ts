@@ -68,4 +68,46 @@ describe(`health, readiness, metrics and OpenAPI on ${databaseKind}`, () => {
     expect(doc.components.schemas).toHaveProperty("Problem");
     expect(doc.components.schemas).toHaveProperty("Principal");
   });
+
+  it("documents every route the server serves, with its request and response schemas", async () => {
+    const doc = (await (await fetch(`${t.url}/api/v1/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            operationId: string;
+            parameters?: Array<{ in: string; name: string }>;
+            requestBody?: { content: Record<string, { schema: unknown }> };
+            responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+          }
+        >
+      >;
+    };
+    for (const route of t.server.routes) {
+      const operation = doc.paths[route.path]?.[route.method];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation?.operationId).toBe(route.operationId);
+      const success = operation?.responses[String(route.response.status)];
+      expect(success, route.operationId).toBeDefined();
+      if (route.response.schema) expect(success?.content, route.operationId).toBeDefined();
+      if (route.request?.body) {
+        expect(operation?.requestBody?.content["application/json"]?.schema, route.operationId).toBeDefined();
+        expect(operation?.responses["400"], route.operationId).toBeDefined();
+      }
+      for (const name of Object.keys(route.request?.params?.shape ?? {})) {
+        expect(
+          operation?.parameters?.some((p) => p.in === "path" && p.name === name),
+          `${route.operationId} ${name}`,
+        ).toBe(true);
+      }
+      for (const name of Object.keys(route.request?.query?.shape ?? {})) {
+        expect(
+          operation?.parameters?.some((p) => p.in === "query" && p.name === name),
+          `${route.operationId} ${name}`,
+        ).toBe(true);
+      }
+      if (route.access.kind === "token") expect(operation?.responses["401"], route.operationId).toBeDefined();
+    }
+  });
 });
