@@ -223,8 +223,8 @@ describe(`organisations, groups, users and tokens on ${databaseKind}`, () => {
       organisationId: a.org.id,
     });
     expect(sideways.status).toBe(403);
-    const escape = await groupAdmin.client.call("PATCH", `/api/v1/groups/${a.child.id}`, { parentId: null });
-    expect(escape.status).toBe(403);
+    const toTopLevel = await groupAdmin.client.call("PATCH", `/api/v1/groups/${a.child.id}`, { parentId: null });
+    expect(toTopLevel.status).toBe(403);
     const rootGroup = await groupAdmin.client.call("POST", "/api/v1/groups", {
       organisationId: a.org.id,
       name: "Top",
