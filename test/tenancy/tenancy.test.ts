@@ -223,7 +223,9 @@ describe(`organisations, groups, users and tokens on ${databaseKind}`, () => {
       organisationId: a.org.id,
     });
     expect(sideways.status).toBe(403);
-    const toTopLevel = await groupAdmin.client.call("PATCH", `/api/v1/groups/${a.child.id}`, { parentId: null });
+    const toTopLevel = await groupAdmin.client.call("PATCH", `/api/v1/groups/${a.child.id}`, {
+      parentId: null,
+    });
     expect(toTopLevel.status).toBe(403);
     const rootGroup = await groupAdmin.client.call("POST", "/api/v1/groups", {
       organisationId: a.org.id,
