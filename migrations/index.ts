@@ -1,4 +1,6 @@
 import type { Knex } from "knex";
+import * as accounts from "./20261123000100_accounts.js";
+import * as licenseChecks from "./20261123000300_license_checks.js";
 import * as tenancy from "./20261122000100_tenancy.js";
 
 interface Migration {
@@ -13,4 +15,6 @@ interface Migration {
  */
 export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ["20261122000100_tenancy", tenancy],
+  ["20261123000100_accounts", accounts],
+  ["20261123000300_license_checks", licenseChecks],
 ];

@@ -1,9 +1,13 @@
 import type { Server } from "node:http";
+import { CredentialCipher, loadCredentialKey } from "./accounts/credentials.js";
+import { accountRoutes } from "./accounts/routes.js";
+import { AccountService } from "./accounts/service.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/schema.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrateLatest, pendingMigrations } from "./db/migrate.js";
 import { DependencyUnavailableError } from "./errors.js";
+import { DomainEvents } from "./events.js";
 import { createHttpApp } from "./http/app.js";
 import { AuthFailureThrottle } from "./http/auth-throttle.js";
 import { createMetrics } from "./http/metrics.js";
@@ -32,6 +36,9 @@ export interface RunningServer {
   readonly httpServer: Server;
   /** Every route the HTTP API serves: what the OpenAPI document and the role matrix test read. */
   readonly routes: readonly Route[];
+  /** Account changes, for capabilities that react to them (registrar, PKI). */
+  readonly events: DomainEvents;
+  readonly accounts: AccountService;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
   close(): Promise<void>;
 }
@@ -64,6 +71,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const tenancy = new TenancyService(database, clock);
   const initialToken = await tenancy.bootstrapInitialOperator();
+  const events = new DomainEvents(logger);
+  let credentialKey: Buffer;
+  try {
+    credentialKey = loadCredentialKey(
+      {
+        configured: config.secrets.credentialKey,
+        dataDir: config.database.dataDir,
+        sharedDatabase: database.kind === "postgres",
+      },
+      logger,
+    );
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+  const accounts = new AccountService(database, clock, tenancy, new CredentialCipher(credentialKey), events);
+  tenancy.useGroupProfilePolicy(accounts);
 
   const metrics = createMetrics();
   const routes: Route[] = [];
@@ -91,6 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     }),
     ...tenancyRoutes(tenancy),
+    ...accountRoutes(accounts),
   );
 
   const app = createHttpApp({
@@ -98,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics,
     routes,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    importLimitBytes: config.http.importLimitBytes,
     authenticate: (bearer) => tenancy.authenticate(bearer),
     authThrottle: new AuthFailureThrottle(
       config.http.authFailureLimit,
@@ -133,5 +159,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return closing;
   };
 
-  return { url, database, httpServer, routes, close };
+  return { url, database, httpServer, routes, events, accounts, close };
 }

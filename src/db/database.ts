@@ -26,15 +26,20 @@ export async function openDatabase(config: Config["database"]): Promise<Database
     if (!existsSync(join(dataDir, "PG_VERSION"))) {
       // initdb leaves PGlite's WebAssembly memory near 800 MiB; a fresh instance on the
       // initialised directory runs in about half that, so the first start reopens once.
-      const initialising = new PGlite(dataDir);
+      const initialising = createPglite(dataDir);
       await initialising.waitReady;
       await initialising.close();
     }
-    return await openPglite(new PGlite(dataDir), dataDir, () => lock.release());
+    return await openPglite(createPglite(dataDir), dataDir, () => lock.release());
   } catch (error) {
     lock.release();
     throw error;
   }
+}
+
+/** A PGlite instance as the server runs it; in memory without a directory. */
+export function createPglite(dataDir?: string): PGlite {
+  return new PGlite(dataDir);
 }
 
 export function openPostgres(url: string, poolMax = 10): Database {

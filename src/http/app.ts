@@ -22,6 +22,8 @@ export interface HttpAppDependencies {
   metrics: Metrics;
   routes: readonly Route[];
   bodyLimitBytes: number;
+  /** Limit of text/csv bodies (account imports). */
+  importLimitBytes: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
   authThrottle: AuthFailureThrottle;
   isShuttingDown(): boolean;
@@ -35,7 +37,11 @@ function bearerToken(ctx: Context): string | undefined {
 
 type Middleware = (ctx: Context, next: Next) => Promise<unknown>;
 
-function routeHandler(route: Route, deps: HttpAppDependencies, parseJsonBody: Middleware) {
+function routeHandler(
+  route: Route,
+  deps: HttpAppDependencies,
+  parsers: { json: Middleware; csv: Middleware },
+) {
   return async (ctx: Context): Promise<void> => {
     let principal: Principal | null = null;
     if (route.access.kind === "token") {
@@ -64,12 +70,14 @@ function routeHandler(route: Route, deps: HttpAppDependencies, parseJsonBody: Mi
     }
     // Only routes that take a body read one, and only after the caller is known.
     if (route.request?.body) {
+      const csv = route.request.bodyType === "csv";
       // is() answers false for a body of another type, null when there is no body at all.
       const emptyBody = ctx.request.length === 0;
-      if (!emptyBody && ctx.request.is("application/json", "application/*+json") === false) {
-        throw new UnsupportedMediaTypeError("send the request body as application/json");
+      const accepted = csv ? ["text/csv"] : ["application/json", "application/*+json"];
+      if (!emptyBody && ctx.request.is(...accepted) === false) {
+        throw new UnsupportedMediaTypeError(`send the request body as ${accepted[0]}`);
       }
-      if (!emptyBody) await parseJsonBody(ctx, async () => {});
+      if (!emptyBody) await (csv ? parsers.csv : parsers.json)(ctx, async () => {});
     }
     const params = route.request?.params ? validate(route.request.params, ctx.params, "params") : undefined;
     const query = route.request?.query ? validate(route.request.query, ctx.query, "query") : undefined;
@@ -104,14 +112,22 @@ async function unmatchedRoutes(ctx: Context, next: Next): Promise<void> {
 export function createHttpApp(deps: HttpAppDependencies): Koa {
   const app = new Koa({ proxy: false });
   const router = new Router();
-  const parseJsonBody = bodyParser({
-    enableTypes: ["json"],
-    jsonLimit: deps.bodyLimitBytes,
-    jsonStrict: true,
-    encoding: "utf-8",
-  }) as Middleware;
+  const parsers = {
+    json: bodyParser({
+      enableTypes: ["json"],
+      jsonLimit: deps.bodyLimitBytes,
+      jsonStrict: true,
+      encoding: "utf-8",
+    }) as Middleware,
+    csv: bodyParser({
+      enableTypes: ["text"],
+      extendTypes: { text: ["text/csv"] },
+      textLimit: deps.importLimitBytes,
+      encoding: "utf-8",
+    }) as Middleware,
+  };
   for (const route of deps.routes) {
-    router[route.method](route.operationId, koaPath(route.path), routeHandler(route, deps, parseJsonBody));
+    router[route.method](route.operationId, koaPath(route.path), routeHandler(route, deps, parsers));
   }
 
   app.use(requestContext(deps.logger, deps.metrics));

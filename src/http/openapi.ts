@@ -1,6 +1,6 @@
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
-import type { Route } from "./route.js";
+import { bodyContentTypes, type Route } from "./route.js";
 
 extendZodWithOpenApi(z);
 
@@ -76,7 +76,14 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
         ...(route.request?.params ? { params: route.request.params } : {}),
         ...(route.request?.query ? { query: route.request.query } : {}),
         ...(route.request?.body
-          ? { body: { required: true, content: { "application/json": { schema: route.request.body } } } }
+          ? {
+              body: {
+                required: true,
+                content: {
+                  [bodyContentTypes[route.request.bodyType ?? "json"]]: { schema: route.request.body },
+                },
+              },
+            }
           : {}),
       },
       responses,

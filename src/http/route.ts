@@ -3,6 +3,9 @@ import type { z } from "zod";
 import type { Principal, Role } from "../tenancy/roles.js";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+export type BodyType = "json" | "csv";
+
+export const bodyContentTypes: Record<BodyType, string> = { json: "application/json", csv: "text/csv" };
 
 /** What a route needs from its caller; checked by the router before the handler runs. */
 export type Access = { kind: "public" } | { kind: "token"; roles: readonly Role[] };
@@ -34,7 +37,8 @@ export interface RouteSpec<
   summary: string;
   tags: string[];
   access: Access;
-  request?: { params?: P; query?: Q; body?: B };
+  /** bodyType "csv" takes a text/csv body as a string; the default is JSON. */
+  request?: { params?: P; query?: Q; body?: B; bodyType?: BodyType };
   response: { status: number; description: string; schema?: R; contentType?: string };
   /** Problem statuses this route can answer besides the ones every route shares. */
   problems?: number[];
@@ -58,7 +62,7 @@ export interface Route {
   summary: string;
   tags: string[];
   access: Access;
-  request?: { params?: AnyObject; query?: AnyObject; body?: z.ZodType };
+  request?: { params?: AnyObject; query?: AnyObject; body?: z.ZodType; bodyType?: BodyType };
   response: { status: number; description: string; schema?: z.ZodType; contentType?: string };
   problems?: number[];
   handle(input: RouteInput<unknown, unknown, unknown>): Promise<unknown> | unknown;

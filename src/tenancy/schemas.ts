@@ -50,6 +50,10 @@ export const groupSchema = z
     reference: z.string().nullable(),
     itEmail: z.string().nullable(),
     active: z.boolean(),
+    defaultProfileId: z
+      .uuid()
+      .nullable()
+      .describe("The provisioning profile its accounts use unless they choose one"),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -62,6 +66,7 @@ export const createGroupBody = z
     name,
     reference: z.string().trim().max(100).nullable().optional(),
     itEmail: email.nullable().optional(),
+    defaultProfileId: z.uuid().nullable().optional(),
   })
   .strict()
   .meta({ id: "CreateGroup", description: "organisationId is required for a top-level group" });
@@ -72,6 +77,7 @@ export const updateGroupBody = z
     reference: z.string().trim().max(100).nullable().optional(),
     itEmail: email.nullable().optional(),
     active: z.boolean().optional(),
+    defaultProfileId: z.uuid().nullable().optional(),
   })
   .strict()
   .meta({ id: "UpdateGroup" });

@@ -15,7 +15,13 @@ import { ids } from "../ids.js";
 import { generateApiToken, hashApiToken, looksLikeApiToken } from "./api-token.js";
 import { grantableRoles, type Principal, type Role, type Scope, scopeOf, writerRoles } from "./roles.js";
 import type * as schemas from "./schemas.js";
-import { type AuditEventInput, type GroupRow, tenancyStore as store, type UserRow } from "./store.js";
+import {
+  type AuditEventInput,
+  type GroupRow,
+  groupSubtree,
+  tenancyStore as store,
+  type UserRow,
+} from "./store.js";
 import {
   type ApiToken,
   type AuditEvent,
@@ -58,11 +64,44 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return e?.code === "23505" && (e.constraint === constraint || (e.message ?? "").includes(constraint));
 }
 
+/**
+ * What the accounts capability decides about a group's default profile, which tenancy stores
+ * but does not own: whether a profile may be a group's default, and what its accounts do when
+ * the default changes. Runs in the group change's transaction; `afterCommit` runs once it holds.
+ */
+export interface GroupProfilePolicy {
+  assertProfileForGroup(
+    db: Knex,
+    scope: Scope,
+    profileId: string,
+    group: GroupRow,
+    path: string,
+  ): Promise<void>;
+  followGroupDefault(db: Knex, group: GroupRow): Promise<{ afterCommit(): Promise<void> }>;
+}
+
 export class TenancyService {
+  private groupProfiles: GroupProfilePolicy | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
   ) {}
+
+  /** Lets groups take a default profile; without a policy, defaultProfileId answers 400. */
+  useGroupProfilePolicy(policy: GroupProfilePolicy): void {
+    this.groupProfiles = policy;
+  }
+
+  private async checkDefaultProfile(
+    db: Knex,
+    scope: Scope,
+    profileId: string,
+    group: GroupRow,
+  ): Promise<void> {
+    if (!this.groupProfiles) throw fieldError("body.defaultProfileId", "profiles are not available");
+    await this.groupProfiles.assertProfileForGroup(db, scope, profileId, group, "body.defaultProfileId");
+  }
 
   private get knex(): Knex {
     return this.db.knex;
@@ -205,9 +244,9 @@ export class TenancyService {
     return this.knex.transaction(async (trx) => {
       const before = organisationView(await this.visibleOrganisation(trx, actor.principal.scope, id, true));
       const dependants = await store.organisationDependants(trx, id);
-      if (dependants.groups > 0 || dependants.users > 0) {
+      if (dependants.groups > 0 || dependants.users > 0 || dependants.profiles > 0) {
         throw new ConflictError(
-          `organisation still has ${dependants.groups} group(s) and ${dependants.users} company user(s); remove them first`,
+          `organisation still has ${dependants.groups} group(s), ${dependants.users} company user(s) and ${dependants.profiles} profile(s); remove them first`,
         );
       }
       await store.deleteOrganisation(trx, id);
@@ -240,8 +279,11 @@ export class TenancyService {
     const scope = actor.principal.scope;
     return this.knex.transaction(async (trx) => {
       let organisationId: string;
+      let inheritedProfileId: string | null = null;
       if (body.parentId) {
         const parent = await this.referencedGroup(trx, scope, body.parentId, "body.parentId");
+        // A new sub-group starts with its parent's default profile, as operators expect.
+        inheritedProfileId = parent.default_profile_id;
         if (body.organisationId && body.organisationId !== parent.organisation_id) {
           throw fieldError("body.parentId", "the parent group belongs to another organisation");
         }
@@ -257,18 +299,20 @@ export class TenancyService {
         if (!visible) throw fieldError("body.organisationId", "no such organisation");
         organisationId = body.organisationId;
       }
-      const row = await store.insertGroup(
-        trx,
-        {
-          id: ids.uuid(),
-          organisation_id: organisationId,
-          parent_id: body.parentId ?? null,
-          name: body.name,
-          reference: body.reference ?? null,
-          it_email: body.itEmail ?? null,
-        },
-        this.now(),
-      );
+      const draft = {
+        id: ids.uuid(),
+        organisation_id: organisationId,
+        parent_id: body.parentId ?? null,
+        name: body.name,
+        reference: body.reference ?? null,
+        it_email: body.itEmail ?? null,
+        default_profile_id: body.defaultProfileId !== undefined ? body.defaultProfileId : inheritedProfileId,
+      };
+      if (body.defaultProfileId) {
+        const group = { ...draft, active: true, created_at: this.now(), updated_at: this.now() };
+        await this.checkDefaultProfile(trx, scope, body.defaultProfileId, group);
+      }
+      const row = await store.insertGroup(trx, draft, this.now());
       const after = groupView(row);
       await this.audit(trx, actor, {
         action: "group.created",
@@ -284,8 +328,14 @@ export class TenancyService {
 
   async updateGroup(actor: Actor, id: string, body: Input<typeof schemas.updateGroupBody>): Promise<Group> {
     const scope = actor.principal.scope;
-    return this.knex.transaction(async (trx) => {
+    let afterCommit: (() => Promise<void>) | undefined;
+    const result = await this.knex.transaction(async (trx) => {
       const before = await this.visibleGroup(trx, scope, id, true);
+      const profileChanged =
+        body.defaultProfileId !== undefined && body.defaultProfileId !== before.default_profile_id;
+      if (profileChanged && body.defaultProfileId) {
+        await this.checkDefaultProfile(trx, scope, body.defaultProfileId, before);
+      }
       if (body.parentId !== undefined && body.parentId !== before.parent_id) {
         // Moves are serialised per organisation, so two concurrent moves cannot close a cycle.
         await trx("organisations").where({ id: before.organisation_id }).forUpdate().first();
@@ -310,9 +360,13 @@ export class TenancyService {
           ...(body.reference !== undefined ? { reference: body.reference } : {}),
           ...(body.itEmail !== undefined ? { it_email: body.itEmail } : {}),
           ...(body.active !== undefined ? { active: body.active } : {}),
+          ...(profileChanged ? { default_profile_id: body.defaultProfileId ?? null } : {}),
         },
         this.now(),
       );
+      if (profileChanged && this.groupProfiles) {
+        afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
+      }
       const after = groupView(row);
       await this.audit(trx, actor, {
         action: "group.updated",
@@ -325,6 +379,8 @@ export class TenancyService {
       });
       return after;
     });
+    await afterCommit?.();
+    return result;
   }
 
   async deleteGroup(actor: Actor, id: string): Promise<Group> {
@@ -335,9 +391,9 @@ export class TenancyService {
         throw new ForbiddenError("a group admin cannot delete the group they administer");
       }
       const dependants = await store.groupDependants(trx, id);
-      if (dependants.subGroups > 0 || dependants.users > 0) {
+      if (dependants.subGroups > 0 || dependants.users > 0 || dependants.accounts > 0) {
         throw new ConflictError(
-          `group still has ${dependants.subGroups} sub-group(s) and ${dependants.users} user(s); remove them first`,
+          `group still has ${dependants.subGroups} sub-group(s), ${dependants.users} user(s) and ${dependants.accounts} account(s); remove them first`,
         );
       }
       await store.deleteGroup(trx, id);
@@ -650,6 +706,20 @@ export class TenancyService {
     return row;
   }
 
+  /**
+   * A group the actor may change things in (for another capability's write, such as an
+   * account in it), read in the caller's transaction. Invisible and missing look the same.
+   */
+  async groupForWrite(db: Knex, actor: Principal, id: string, path: string): Promise<GroupRow> {
+    if (!writerRoles.includes(actor.role)) throw new ForbiddenError(`a ${actor.role} can only read`);
+    return this.referencedGroup(db, actor.scope, id, path);
+  }
+
+  /** The ids of the group and all its sub-groups, for filters of other capabilities' lists. */
+  groupAndSubgroups(db: Knex, groupId: string): Knex.QueryBuilder {
+    return groupSubtree(db, groupId);
+  }
+
   /** A group named in a request body: invisible and missing look the same. */
   private async referencedGroup(db: Knex, scope: Scope, id: string, path: string): Promise<GroupRow> {
     const row = (await store.visibleGroups(db, scope).where("groups.id", id).first()) as GroupRow | undefined;
@@ -717,7 +787,8 @@ export class TenancyService {
     return this.clock.now();
   }
 
-  private async audit(
+  /** Writes an audit event in the caller's transaction; other capabilities audit through this. */
+  async audit(
     trx: Knex,
     actor: Actor | SystemAudit,
     event: Omit<AuditEventInput, "actorUserId" | "actorTokenId" | "actorLabel" | "occurredAt" | "requestId">,

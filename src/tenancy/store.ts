@@ -17,6 +17,7 @@ export interface GroupRow {
   reference: string | null;
   it_email: string | null;
   active: boolean;
+  default_profile_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -129,10 +130,18 @@ export const tenancyStore = {
     await db("organisations").where({ id }).delete();
   },
 
-  async organisationDependants(db: Knex, id: string): Promise<{ groups: number; users: number }> {
+  async organisationDependants(
+    db: Knex,
+    id: string,
+  ): Promise<{ groups: number; users: number; profiles: number }> {
     const [groups] = await db("groups").where({ organisation_id: id }).count<{ n: string }[]>({ n: "*" });
     const [users] = await db("users").where({ organisation_id: id }).count<{ n: string }[]>({ n: "*" });
-    return { groups: Number(groups?.n ?? 0), users: Number(users?.n ?? 0) };
+    const [profiles] = await db("profiles").where({ organisation_id: id }).count<{ n: string }[]>({ n: "*" });
+    return {
+      groups: Number(groups?.n ?? 0),
+      users: Number(users?.n ?? 0),
+      profiles: Number(profiles?.n ?? 0),
+    };
   },
 
   // Groups
@@ -151,7 +160,10 @@ export const tenancyStore = {
 
   async insertGroup(
     db: Knex,
-    row: Pick<GroupRow, "id" | "organisation_id" | "parent_id" | "name" | "reference" | "it_email">,
+    row: Pick<
+      GroupRow,
+      "id" | "organisation_id" | "parent_id" | "name" | "reference" | "it_email" | "default_profile_id"
+    >,
     now: Date,
   ): Promise<GroupRow> {
     const [inserted] = await db<GroupRow>("groups")
@@ -163,7 +175,9 @@ export const tenancyStore = {
   async updateGroup(
     db: Knex,
     id: string,
-    changes: Partial<Pick<GroupRow, "name" | "reference" | "it_email" | "active" | "parent_id">>,
+    changes: Partial<
+      Pick<GroupRow, "name" | "reference" | "it_email" | "active" | "parent_id" | "default_profile_id">
+    >,
     now: Date,
   ): Promise<GroupRow> {
     const [row] = await db<GroupRow>("groups")
@@ -174,13 +188,27 @@ export const tenancyStore = {
   },
 
   async deleteGroup(db: Knex, id: string): Promise<void> {
+    // Rows of deleted accounts only held their group for history; the audit trail keeps that.
+    await db("accounts").where({ group_id: id }).whereNotNull("deleted_at").delete();
     await db("groups").where({ id }).delete();
   },
 
-  async groupDependants(db: Knex, id: string): Promise<{ subGroups: number; users: number }> {
+  async groupDependants(
+    db: Knex,
+    id: string,
+  ): Promise<{ subGroups: number; users: number; accounts: number }> {
     const [subGroups] = await db("groups").where({ parent_id: id }).count<{ n: string }[]>({ n: "*" });
     const [users] = await db("users").where({ group_id: id }).count<{ n: string }[]>({ n: "*" });
-    return { subGroups: Number(subGroups?.n ?? 0), users: Number(users?.n ?? 0) };
+    // Deleted accounts keep their row for the audit trail; they do not hold a group back.
+    const [accounts] = await db("accounts")
+      .where({ group_id: id })
+      .whereNull("deleted_at")
+      .count<{ n: string }[]>({ n: "*" });
+    return {
+      subGroups: Number(subGroups?.n ?? 0),
+      users: Number(users?.n ?? 0),
+      accounts: Number(accounts?.n ?? 0),
+    };
   },
 
   // Users

@@ -34,6 +34,7 @@ export const groupView = (row: GroupRow): Group => ({
   reference: row.reference,
   itEmail: row.it_email,
   active: row.active,
+  defaultProfileId: row.default_profile_id,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
 });

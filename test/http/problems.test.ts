@@ -98,6 +98,7 @@ describe("HTTP errors as problem+json", () => {
       metrics: createMetrics(),
       routes,
       bodyLimitBytes: 2048,
+      importLimitBytes: 4096,
       authenticate: async (bearer) => {
         if (bearer === "pvd_company_admin") return companyAdmin;
         throw new UnauthorizedError("the API token is not valid");

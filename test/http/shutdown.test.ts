@@ -25,6 +25,7 @@ async function serverWithSlowRoute() {
     logger: logs.logger,
     metrics: createMetrics(),
     bodyLimitBytes: 1024,
+    importLimitBytes: 1024,
     authenticate: async () => {
       throw new Error("no auth here");
     },

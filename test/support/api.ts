@@ -6,14 +6,16 @@ export function apiClient(baseUrl: string, token: string | null) {
     method: string,
     path: string,
     body?: unknown,
+    /** Sends a string body as it is, with this content type, instead of JSON. */
+    contentType?: string,
   ): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
+    if (body !== undefined) headers["content-type"] = contentType ?? "application/json";
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(body !== undefined ? { body: contentType ? String(body) : JSON.stringify(body) } : {}),
     });
     const text = await response.text();
     let json: unknown = null;

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { PGlite } from "@electric-sql/pglite";
-import { type Database, openPglite, openPostgres } from "../../src/db/database.js";
+import { createPglite, type Database, openPglite, openPostgres } from "../../src/db/database.js";
 import { migrateLatest } from "../../src/db/migrate.js";
 
 /** Which database this run of the suite uses: PostgreSQL when DATABASE_URL is set, else PGlite. */
@@ -26,7 +25,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
 }
 
 async function createPgliteDatabase(): Promise<TestDatabase> {
-  const pglite = new PGlite();
+  const pglite = createPglite();
   const database = await openPglite(pglite, "memory");
   return {
     database,

@@ -1,0 +1,250 @@
+import { z } from "zod";
+import { sendCsv } from "../http/csv.js";
+import { defineRoute, forRoles, type Route, type RouteInput } from "../http/route.js";
+import { type Principal, roles, writerRoles } from "../tenancy/roles.js";
+import type { Actor } from "../tenancy/service.js";
+import { parseAccountCsv } from "./csv-import.js";
+import * as s from "./schemas.js";
+import type { AccountService } from "./service.js";
+import type { Account } from "./views.js";
+
+const anyRole = forRoles(...roles);
+const writers = forRoles(...writerRoles);
+const profileWriters = forRoles("operator", "company_admin");
+const idParams = z.object({ id: z.uuid() });
+
+function actor(input: RouteInput<unknown, unknown, unknown>): Actor {
+  return { principal: input.principal as Principal, requestId: input.requestId };
+}
+
+/** The CSV export's columns: the import's columns (minus the password) plus state, so a file round-trips. */
+const accountColumns = [
+  { header: "id", value: (a: Account) => a.id },
+  { header: "groupId", value: (a: Account) => a.groupId },
+  { header: "type", value: (a: Account) => a.type },
+  { header: "mode", value: (a: Account) => a.mode },
+  { header: "status", value: (a: Account) => a.status },
+  { header: "username", value: (a: Account) => a.username },
+  { header: "sipDomain", value: (a: Account) => a.sipDomain },
+  { header: "displayName", value: (a: Account) => a.displayName },
+  { header: "phoneNumber", value: (a: Account) => a.phoneNumber },
+  { header: "macAddress", value: (a: Account) => a.macAddress },
+  { header: "profileId", value: (a: Account) => a.profileId },
+  { header: "licenseKey", value: (a: Account) => a.licenseKey },
+  { header: "disabledReason", value: (a: Account) => a.disabledReason },
+  { header: "createdAt", value: (a: Account) => a.createdAt },
+];
+
+export function accountRoutes(accounts: AccountService): Route[] {
+  const profileTags = ["profiles"];
+  const tags = ["accounts"];
+  return [
+    // Provisioning profiles
+    defineRoute({
+      operationId: "listProfiles",
+      method: "get",
+      path: "/api/v1/profiles",
+      summary: "List provisioning profiles",
+      tags: profileTags,
+      access: anyRole,
+      request: { query: s.profileListQuery },
+      response: { status: 200, description: "A page of profiles", schema: s.profilePage },
+      handle: (input) => accounts.listProfiles(actor(input), input.query),
+    }),
+    defineRoute({
+      operationId: "createProfile",
+      method: "post",
+      path: "/api/v1/profiles",
+      summary: "Create a provisioning profile",
+      tags: profileTags,
+      access: profileWriters,
+      request: { body: s.createProfileBody },
+      response: { status: 201, description: "The new profile", schema: s.profileSchema },
+      problems: [409],
+      handle: (input) => accounts.createProfile(actor(input), input.body),
+    }),
+    defineRoute({
+      operationId: "getProfile",
+      method: "get",
+      path: "/api/v1/profiles/{id}",
+      summary: "Read a provisioning profile",
+      tags: profileTags,
+      access: anyRole,
+      request: { params: idParams },
+      response: { status: 200, description: "The profile", schema: s.profileSchema },
+      handle: (input) => accounts.getProfile(actor(input), input.params.id),
+    }),
+    defineRoute({
+      operationId: "updateProfile",
+      method: "patch",
+      path: "/api/v1/profiles/{id}",
+      summary: "Change a provisioning profile (a new SIP domain moves its accounts)",
+      tags: profileTags,
+      access: profileWriters,
+      request: { params: idParams, body: s.updateProfileBody },
+      response: { status: 200, description: "The changed profile", schema: s.profileSchema },
+      problems: [409],
+      handle: (input) => accounts.updateProfile(actor(input), input.params.id, input.body),
+    }),
+    defineRoute({
+      operationId: "deleteProfile",
+      method: "delete",
+      path: "/api/v1/profiles/{id}",
+      summary: "Delete a provisioning profile that no group or account uses",
+      tags: profileTags,
+      access: profileWriters,
+      request: { params: idParams },
+      response: { status: 200, description: "The deleted profile", schema: s.profileSchema },
+      problems: [409],
+      handle: (input) => accounts.deleteProfile(actor(input), input.params.id),
+    }),
+
+    // Accounts
+    defineRoute({
+      operationId: "listAccounts",
+      method: "get",
+      path: "/api/v1/accounts",
+      summary: "List SIP accounts",
+      tags,
+      access: anyRole,
+      request: { query: s.accountListQuery },
+      response: { status: 200, description: "A page of accounts", schema: s.accountPage },
+      handle: (input) => accounts.listAccounts(actor(input), input.query),
+    }),
+    defineRoute({
+      operationId: "exportAccounts",
+      method: "get",
+      path: "/api/v1/accounts.csv",
+      summary: "Export SIP accounts (same filters as the list)",
+      tags,
+      access: anyRole,
+      request: { query: s.accountExportQuery },
+      response: {
+        status: 200,
+        description: "Every matching account as CSV",
+        schema: z.string(),
+        contentType: "text/csv",
+      },
+      handle: (input) => {
+        sendCsv(
+          input.ctx,
+          "accounts.csv",
+          accountColumns,
+          accounts.exportAccounts(actor(input), input.query),
+        );
+        return undefined;
+      },
+    }),
+    defineRoute({
+      operationId: "createAccount",
+      method: "post",
+      path: "/api/v1/accounts",
+      summary: "Create a SIP account (manual: active at once; wizard: waits for activation)",
+      tags,
+      access: writers,
+      request: { body: s.createAccountBody },
+      response: {
+        status: 201,
+        description: "The new account, with its password (shown this once)",
+        schema: s.accountWithPasswordSchema,
+      },
+      problems: [409],
+      handle: (input) => accounts.createAccount(actor(input), input.body),
+    }),
+    defineRoute({
+      operationId: "importAccounts",
+      method: "post",
+      path: "/api/v1/accounts/import",
+      summary: "Import SIP accounts from CSV: every row valid, or nothing is created",
+      tags,
+      access: writers,
+      request: {
+        body: z
+          .string()
+          .describe(`A header row naming columns (${s.importColumnsText}), then one account per line`),
+        bodyType: "csv",
+      },
+      response: {
+        status: 201,
+        description: "What was created, with passwords (shown this once)",
+        schema: s.importResultSchema,
+      },
+      problems: [409, 413, 415],
+      handle: (input) => accounts.importAccounts(actor(input), parseAccountCsv(input.body)),
+    }),
+    defineRoute({
+      operationId: "getAccount",
+      method: "get",
+      path: "/api/v1/accounts/{id}",
+      summary:
+        "Refresh: an account with its status, profile, registrations, messages, certificates, license and recent events",
+      tags,
+      access: anyRole,
+      request: { params: idParams },
+      response: { status: 200, description: "The account in detail", schema: s.accountDetailsSchema },
+      handle: (input) => accounts.getAccountDetails(actor(input), input.params.id),
+    }),
+    defineRoute({
+      operationId: "updateAccount",
+      method: "patch",
+      path: "/api/v1/accounts/{id}",
+      summary: "Edit a SIP account (a new username or domain drops its registrations)",
+      tags,
+      access: writers,
+      request: { params: idParams, body: s.updateAccountBody },
+      response: { status: 200, description: "The changed account", schema: s.accountSchema },
+      problems: [409],
+      handle: (input) => accounts.updateAccount(actor(input), input.params.id, input.body),
+    }),
+    defineRoute({
+      operationId: "deleteAccount",
+      method: "delete",
+      path: "/api/v1/accounts/{id}",
+      summary: "Delete a SIP account: gone from lists, credentials purged, registrations dropped",
+      tags,
+      access: writers,
+      request: { params: idParams },
+      response: { status: 200, description: "The account as it was", schema: s.accountSchema },
+      handle: (input) => accounts.deleteAccount(actor(input), input.params.id),
+    }),
+    defineRoute({
+      operationId: "resetAccountPassword",
+      method: "post",
+      path: "/api/v1/accounts/{id}/reset-password",
+      summary: "Set a new SIP password (random unless given); the answer shows it once",
+      tags,
+      access: writers,
+      request: { params: idParams, body: s.resetPasswordBody },
+      response: {
+        status: 200,
+        description: "The account with its new password",
+        schema: s.accountWithPasswordSchema,
+      },
+      handle: (input) => accounts.resetPassword(actor(input), input.params.id, input.body ?? {}),
+    }),
+    defineRoute({
+      operationId: "disableAccount",
+      method: "post",
+      path: "/api/v1/accounts/{id}/disable",
+      summary: "Disable a SIP account: it can neither register, call nor be called",
+      tags,
+      access: writers,
+      request: { params: idParams, body: s.disableAccountBody },
+      response: { status: 200, description: "The disabled account", schema: s.accountSchema },
+      problems: [409],
+      handle: (input) => accounts.disableAccount(actor(input), input.params.id, input.body),
+    }),
+    defineRoute({
+      operationId: "enableAccount",
+      method: "post",
+      path: "/api/v1/accounts/{id}/enable",
+      summary: "Enable a disabled SIP account (back to pending activation if it was never activated)",
+      tags,
+      access: writers,
+      request: { params: idParams },
+      response: { status: 200, description: "The enabled account", schema: s.accountSchema },
+      problems: [409],
+      handle: (input) => accounts.enableAccount(actor(input), input.params.id),
+    }),
+  ];
+}

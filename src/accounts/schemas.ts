@@ -1,0 +1,310 @@
+import { z } from "zod";
+import { booleanParam, exportQuery, listQuery, pageSchema } from "../http/list.js";
+import { normaliseMac, normalisePhoneNumber, passwordPattern, usernamePattern } from "./identifiers.js";
+
+const timestamp = z.iso.datetime();
+const hostname = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(
+    /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    "must be a host name or IPv4 address",
+  );
+const port = z.number().int().min(1).max(65535);
+const transport = (defaultPort: number, enabled: boolean) =>
+  z.object({ enabled: z.boolean().default(enabled), port: port.default(defaultPort) }).strict();
+
+export const accountTypes = ["PGSM", "SNOM"] as const;
+export const accountModes = ["manual", "wizard", "batch"] as const;
+export const accountStatuses = ["pending_activation", "active", "disabled"] as const;
+export const codecs = ["opus", "G722", "PCMA", "PCMU", "G729"] as const;
+export const announcementLanguages = ["en", "fr", "it", "es", "de"] as const;
+
+// Provisioning profiles
+
+/** Everything a device is configured from besides domain and host; defaults make a working profile. */
+export const profileSettingsShape = {
+  transports: z
+    .object({
+      udp: transport(5060, true).prefault({}),
+      tcp: transport(5060, true).prefault({}),
+      tls: transport(5061, false).prefault({}),
+      wss: transport(8089, false)
+        .extend({ path: z.string().startsWith("/").max(100).default("/ws") })
+        .prefault({}),
+    })
+    .strict()
+    .prefault({}),
+  tlsRequired: z.boolean().default(false),
+  srtp: z.enum(["disabled", "optional", "mandatory"]).default("optional"),
+  codecs: z
+    .array(z.enum(codecs))
+    .min(1)
+    .max(codecs.length)
+    .refine((list) => new Set(list).size === list.length, "lists a codec twice")
+    .default(["opus", "G722", "PCMA", "PCMU"]),
+  registrationExpirySeconds: z.number().int().min(60).max(86_400).default(3600),
+  keepAliveSeconds: z.number().int().min(0).max(3600).default(30),
+  announcementLanguage: z.enum(announcementLanguages).default("en"),
+  licenseMode: z.enum(["proxy", "direct"]).default("proxy"),
+  appLinks: z
+    .object({
+      ios: z.url().max(500).nullable().default(null),
+      android: z.url().max(500).nullable().default(null),
+    })
+    .strict()
+    .prefault({}),
+  certificateValidityDays: z.number().int().min(1).max(3650).default(365),
+  snom: z
+    .object({
+      firmwareUrl: z.url().max(500).nullable().default(null),
+      timezone: z.string().max(64).nullable().default(null),
+      language: z.string().max(32).nullable().default(null),
+      dialPlan: z.string().max(2000).nullable().default(null),
+    })
+    .strict()
+    .prefault({}),
+};
+const profileSettings = z.object(profileSettingsShape).strict();
+export type ProfileSettings = z.output<typeof profileSettings>;
+
+function checkTransports(
+  value: {
+    transports?: {
+      udp: { enabled: boolean };
+      tcp: { enabled: boolean };
+      tls: { enabled: boolean };
+      wss: { enabled: boolean };
+    };
+    tlsRequired?: boolean;
+  },
+  ctx: z.RefinementCtx,
+) {
+  const t = value.transports;
+  if (!t) return;
+  if (![t.udp, t.tcp, t.tls, t.wss].some((x) => x.enabled)) {
+    ctx.addIssue({ code: "custom", path: ["transports"], message: "enable at least one transport" });
+  }
+  if (value.tlsRequired && !t.tls.enabled && !t.wss.enabled) {
+    ctx.addIssue({ code: "custom", path: ["tlsRequired"], message: "needs TLS or WSS enabled" });
+  }
+}
+
+export const profileSchema = z
+  .object({
+    id: z.uuid(),
+    organisationId: z.uuid(),
+    name: z.string(),
+    sipDomain: z.string(),
+    serverHost: z.string(),
+    ...profileSettingsShape,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "Profile" });
+export const profilePage = pageSchema(profileSchema, "ProfilePage");
+export const createProfileBody = z
+  .object({
+    organisationId: z.uuid(),
+    name: z.string().trim().min(1).max(200),
+    sipDomain: hostname,
+    serverHost: hostname,
+    ...profileSettingsShape,
+  })
+  .strict()
+  .superRefine(checkTransports)
+  .meta({ id: "CreateProfile" });
+export const updateProfileBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    sipDomain: hostname.optional(),
+    serverHost: hostname.optional(),
+    ...Object.fromEntries(
+      Object.entries(profileSettingsShape).map(([key, schema]) => [key, schema.optional()]),
+    ),
+  })
+  .strict()
+  .meta({ id: "UpdateProfile", description: "Settings given replace the stored ones whole" });
+export const profileListQuery = listQuery({
+  sortFields: ["name", "sipDomain", "createdAt"] as const,
+  defaultSort: "name",
+  filters: { organisationId: z.uuid().optional() },
+});
+export { checkTransports, profileSettings };
+
+// Accounts
+
+const phoneNumber = z
+  .string()
+  .max(32)
+  .transform((value, ctx) => {
+    const e164 = normalisePhoneNumber(value);
+    if (!e164)
+      ctx.addIssue({
+        code: "custom",
+        message: "must be a valid phone number in international form, e.g. +41446681800",
+      });
+    return e164 ?? value;
+  });
+const macAddress = z
+  .string()
+  .max(32)
+  .transform((value, ctx) => {
+    const mac = normaliseMac(value);
+    if (!mac)
+      ctx.addIssue({ code: "custom", message: "must be a unicast MAC address, e.g. 00:04:13:2a:bb:cc" });
+    return mac ?? value;
+  });
+const username = z.string().regex(usernamePattern, "must be 3 to 20 digits");
+const password = z
+  .string()
+  .regex(
+    passwordPattern,
+    "must be 8 to 128 printable ASCII characters without spaces, quotes or backslashes",
+  );
+
+const accountFields = {
+  displayName: z.string().trim().max(200).nullable(),
+  phoneNumber: phoneNumber.nullable(),
+  macAddress: macAddress.nullable(),
+  securityModel: z.string().trim().min(1).max(50),
+  keepAliveSeconds: z.number().int().min(0).max(3600).nullable(),
+  profileId: z.uuid().nullable(),
+  licenseKey: z.string().trim().min(1).max(200).nullable(),
+  notes: z.string().max(2000).nullable(),
+};
+
+export const createAccountBody = z
+  .object({
+    groupId: z.uuid(),
+    type: z.enum(accountTypes),
+    mode: z.enum(["manual", "wizard"]).default("manual"),
+    username: username.optional(),
+    password: password.optional(),
+    displayName: accountFields.displayName.optional(),
+    phoneNumber: accountFields.phoneNumber.optional(),
+    macAddress: accountFields.macAddress.optional(),
+    securityModel: accountFields.securityModel.default("standard"),
+    keepAliveSeconds: accountFields.keepAliveSeconds.optional(),
+    profileId: accountFields.profileId.optional(),
+    licenseKey: accountFields.licenseKey.optional(),
+    notes: accountFields.notes.optional(),
+  })
+  .strict()
+  .meta({ id: "CreateAccount", description: "username and password are generated when not given" });
+export type CreateAccountInput = z.output<typeof createAccountBody>;
+
+export const updateAccountBody = z
+  .object({
+    groupId: z.uuid().optional(),
+    username: username.optional(),
+    displayName: accountFields.displayName.optional(),
+    phoneNumber: accountFields.phoneNumber.optional(),
+    macAddress: accountFields.macAddress.optional(),
+    securityModel: accountFields.securityModel.optional(),
+    keepAliveSeconds: accountFields.keepAliveSeconds.optional(),
+    profileId: accountFields.profileId.optional(),
+    licenseKey: accountFields.licenseKey.optional(),
+    notes: accountFields.notes.optional(),
+  })
+  .strict()
+  .meta({ id: "UpdateAccount" });
+
+export const resetPasswordBody = z
+  .object({ password: password.optional() })
+  .strict()
+  .meta({ id: "ResetPassword" });
+export const disableAccountBody = z
+  .object({ reason: z.string().trim().min(1).max(500) })
+  .strict()
+  .meta({ id: "DisableAccount" });
+
+export const accountSchema = z
+  .object({
+    id: z.uuid(),
+    groupId: z.uuid(),
+    type: z.enum(accountTypes),
+    mode: z.enum(accountModes),
+    status: z.enum(accountStatuses),
+    disabledReason: z.string().nullable(),
+    username: z.string(),
+    sipDomain: z.string(),
+    displayName: z.string().nullable(),
+    phoneNumber: z.string().nullable(),
+    macAddress: z.string().nullable(),
+    securityModel: z.string(),
+    keepAliveSeconds: z.number().int().nullable(),
+    profileId: z.uuid().nullable(),
+    licenseKey: z.string().nullable(),
+    notes: z.string().nullable(),
+    activatedAt: timestamp.nullable(),
+    passwordChangedAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "Account" });
+export const accountWithPasswordSchema = accountSchema
+  .extend({ password: z.string().describe("Shown in this answer only") })
+  .meta({ id: "AccountWithPassword" });
+export const accountPage = pageSchema(accountSchema, "AccountPage");
+
+export const accountDetailsSchema = accountSchema
+  .extend({
+    statusReason: z.string().describe("Why the account is in its status, in words"),
+    profile: profileSchema.describe("The profile in effect: the account's own or its group's default"),
+    registrations: z.array(z.looseObject({})).describe("SIP registrations (filled by the registrar)"),
+    messages: z.array(z.looseObject({})).describe("Installation and activation SMS (filled by messaging)"),
+    certificates: z.array(z.looseObject({})).describe("Issued certificates (filled by the PKI)"),
+    license: z.looseObject({}).nullable().describe("Cached license status (filled by the license proxy)"),
+    recentEvents: z.array(
+      z.object({
+        occurredAt: timestamp,
+        action: z.string(),
+        actor: z.string(),
+        requestId: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "AccountDetails" });
+
+const accountListing = {
+  sortFields: ["username", "displayName", "phoneNumber", "status", "createdAt"] as const,
+  defaultSort: "username",
+  filters: {
+    status: z.enum(accountStatuses).optional(),
+    type: z.enum(accountTypes).optional(),
+    groupId: z.uuid().optional(),
+    includeSubgroups: booleanParam.default(true),
+    organisationId: z.uuid().optional(),
+  },
+};
+export const accountListQuery = listQuery(accountListing);
+export const accountExportQuery = exportQuery(accountListing);
+
+/** The columns an import may have: account fields as the API names them (see API.md). */
+export const importColumns = [
+  "groupId",
+  "type",
+  "username",
+  "password",
+  "displayName",
+  "phoneNumber",
+  "macAddress",
+  "securityModel",
+  "keepAliveSeconds",
+  "profileId",
+  "licenseKey",
+  "notes",
+] as const;
+export const importColumnsText = importColumns.join(", ");
+
+export const importResultSchema = z
+  .object({
+    created: z.number().int(),
+    accounts: z.array(
+      z.object({ id: z.uuid(), username: z.string(), sipDomain: z.string(), password: z.string() }),
+    ),
+  })
+  .meta({ id: "AccountImportResult", description: "Passwords are shown in this answer only" });

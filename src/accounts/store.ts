@@ -1,0 +1,208 @@
+import type { Knex } from "knex";
+import type { Scope } from "../tenancy/roles.js";
+import { groupSubtree } from "../tenancy/store.js";
+import type { ProfileSettings } from "./schemas.js";
+
+export interface ProfileRow {
+  id: string;
+  organisation_id: string;
+  name: string;
+  sip_domain: string;
+  server_host: string;
+  settings: ProfileSettings;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AccountRow {
+  id: string;
+  group_id: string;
+  type: "PGSM" | "SNOM";
+  mode: "manual" | "wizard" | "batch";
+  status: "pending_activation" | "active" | "disabled";
+  disabled_reason: string | null;
+  activated_at: Date | null;
+  username: string;
+  sip_domain: string;
+  profile_id: string | null;
+  ha1_md5: string | null;
+  ha1_sha256: string | null;
+  password_encrypted: string | null;
+  password_changed_at: Date | null;
+  display_name: string | null;
+  phone_number: string | null;
+  mac_address: string | null;
+  security_model: string;
+  keep_alive_seconds: number | null;
+  license_key: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export type NewAccountRow = Omit<AccountRow, "created_at" | "updated_at" | "deleted_at">;
+
+/** Accounts and profiles SQL; tenancy scope filters live here, on the group an account belongs to. */
+export const accountsStore = {
+  // Profiles
+
+  visibleProfiles(db: Knex, scope: Scope): Knex.QueryBuilder {
+    const query = db<ProfileRow>("profiles").select("profiles.*");
+    if (scope.kind !== "all") query.where("profiles.organisation_id", scope.organisationId);
+    return query;
+  },
+
+  async insertProfile(
+    db: Knex,
+    row: Omit<ProfileRow, "created_at" | "updated_at">,
+    now: Date,
+  ): Promise<ProfileRow> {
+    const [inserted] = await db("profiles")
+      .insert({ ...row, settings: JSON.stringify(row.settings), created_at: now, updated_at: now })
+      .returning("*");
+    return inserted as ProfileRow;
+  },
+
+  async updateProfile(
+    db: Knex,
+    id: string,
+    changes: Partial<Pick<ProfileRow, "name" | "sip_domain" | "server_host" | "settings">>,
+    now: Date,
+  ): Promise<ProfileRow> {
+    const { settings, ...rest } = changes;
+    const [row] = await db("profiles")
+      .where({ id })
+      .update({ ...rest, ...(settings ? { settings: JSON.stringify(settings) } : {}), updated_at: now })
+      .returning("*");
+    return row as ProfileRow;
+  },
+
+  async deleteProfile(db: Knex, id: string): Promise<void> {
+    await db("profiles").where({ id }).delete();
+  },
+
+  async profileUsage(db: Knex, id: string): Promise<{ groups: number; accounts: number }> {
+    const [groups] = await db("groups").where({ default_profile_id: id }).count<{ n: string }[]>({ n: "*" });
+    const [accounts] = await db("accounts")
+      .where({ profile_id: id })
+      .whereNull("deleted_at")
+      .count<{ n: string }[]>({ n: "*" });
+    return { groups: Number(groups?.n ?? 0), accounts: Number(accounts?.n ?? 0) };
+  },
+
+  async findProfile(db: Knex, id: string): Promise<ProfileRow | undefined> {
+    return db<ProfileRow>("profiles").where({ id }).first();
+  },
+
+  // Accounts
+
+  visibleAccounts(db: Knex, scope: Scope): Knex.QueryBuilder {
+    const query = db<AccountRow>("accounts").select("accounts.*").whereNull("accounts.deleted_at");
+    if (scope.kind === "organisation") {
+      query.whereIn(
+        "accounts.group_id",
+        db("groups").select("id").where("organisation_id", scope.organisationId),
+      );
+    }
+    if (scope.kind === "group") query.whereIn("accounts.group_id", groupSubtree(db, scope.groupId));
+    return query;
+  },
+
+  async findLiveAccount(
+    db: Knex,
+    where: { id: string } | { username: string; sip_domain: string },
+  ): Promise<AccountRow | undefined> {
+    return db<AccountRow>("accounts").where(where).whereNull("deleted_at").first();
+  },
+
+  async accountsRelyingOnGroupDefault(db: Knex, groupId: string): Promise<number> {
+    const [row] = await db("accounts")
+      .where({ group_id: groupId })
+      .whereNull("profile_id")
+      .whereNull("deleted_at")
+      .count<{ n: string }[]>({ n: "*" });
+    return Number(row?.n ?? 0);
+  },
+
+  async insertAccounts(db: Knex, rows: NewAccountRow[], now: Date): Promise<AccountRow[]> {
+    const inserted: AccountRow[] = [];
+    for (let i = 0; i < rows.length; i += 500) {
+      const chunk = rows.slice(i, i + 500).map((row) => ({ ...row, created_at: now, updated_at: now }));
+      inserted.push(...((await db("accounts").insert(chunk).returning("*")) as AccountRow[]));
+    }
+    return inserted;
+  },
+
+  async updateAccount(db: Knex, id: string, changes: Partial<AccountRow>, now: Date): Promise<AccountRow> {
+    const [row] = await db("accounts")
+      .where({ id })
+      .update({ ...changes, updated_at: now })
+      .returning("*");
+    return row as AccountRow;
+  },
+
+  /** Which of these are taken by live accounts: usernames per domain, phone numbers, MACs. */
+  async takenIdentifiers(
+    db: Knex,
+    wanted: {
+      usernames: Array<[domain: string, username: string]>;
+      phoneNumbers: string[];
+      macAddresses: string[];
+    },
+    exceptAccountId?: string,
+  ): Promise<{ usernames: Set<string>; phoneNumbers: Set<string>; macAddresses: Set<string> }> {
+    const live = () => {
+      const q = db("accounts").whereNull("deleted_at");
+      if (exceptAccountId) q.whereNot("id", exceptAccountId);
+      return q;
+    };
+    const usernames = new Set<string>();
+    const phoneNumbers = new Set<string>();
+    const macAddresses = new Set<string>();
+    for (let i = 0; i < wanted.usernames.length; i += 1000) {
+      const chunk = wanted.usernames.slice(i, i + 1000);
+      const rows = (await live()
+        .whereIn(["sip_domain", "username"], chunk)
+        .select("sip_domain", "username")) as Array<{ sip_domain: string; username: string }>;
+      for (const row of rows) usernames.add(`${row.username}@${row.sip_domain}`);
+    }
+    for (let i = 0; i < wanted.phoneNumbers.length; i += 1000) {
+      const rows = (await live()
+        .whereIn("phone_number", wanted.phoneNumbers.slice(i, i + 1000))
+        .select("phone_number")) as Array<{ phone_number: string }>;
+      for (const row of rows) phoneNumbers.add(row.phone_number);
+    }
+    for (let i = 0; i < wanted.macAddresses.length; i += 1000) {
+      const rows = (await live()
+        .whereIn("mac_address", wanted.macAddresses.slice(i, i + 1000))
+        .select("mac_address")) as Array<{ mac_address: string }>;
+      for (const row of rows) macAddresses.add(row.mac_address);
+    }
+    return { usernames, phoneNumbers, macAddresses };
+  },
+
+  /** Sets each live account's sip_domain to that of its profile in effect; returns those that changed. */
+  async refreshSipDomains(db: Knex, where: { profileId?: string; groupId?: string }): Promise<AccountRow[]> {
+    const effective = db.raw(
+      `(select p.sip_domain from profiles p
+         where p.id = coalesce(accounts.profile_id, (select g.default_profile_id from groups g where g.id = accounts.group_id)))`,
+    );
+    const query = db("accounts")
+      .whereNull("deleted_at")
+      .whereRaw("sip_domain is distinct from ?", [effective]);
+    if (where.profileId) {
+      query.where((q) =>
+        q
+          .where("profile_id", where.profileId)
+          .orWhere((q2) =>
+            q2
+              .whereNull("profile_id")
+              .whereIn("group_id", db("groups").select("id").where("default_profile_id", where.profileId)),
+          ),
+      );
+    }
+    if (where.groupId) query.where("group_id", where.groupId).whereNull("profile_id");
+    return (await query.update({ sip_domain: effective }).returning("*")) as AccountRow[];
+  },
+};
