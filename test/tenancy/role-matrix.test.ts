@@ -67,6 +67,8 @@ interface Fixture {
   groupG: string;
   groupS: string;
   supervisorUser: string;
+  /** The default profile of the groups of organisation A. */
+  profileA: string;
 }
 
 interface Cell {
@@ -76,7 +78,7 @@ interface Cell {
     f: Fixture,
     operator: ApiClient,
     n: number,
-  ): Promise<{ method: string; path: string; body?: unknown }>;
+  ): Promise<{ method: string; path: string; body?: unknown; contentType?: string }>;
 }
 
 const get = (path: string) => async () => ({ method: "GET", path });
@@ -92,6 +94,37 @@ async function freshSupervisor(f: Fixture, operator: ApiClient): Promise<string>
   });
   return user.id;
 }
+
+async function freshProfile(f: Fixture, operator: ApiClient): Promise<string> {
+  const profile = await operator.ok<{ id: string }>("POST", "/api/v1/profiles", {
+    organisationId: f.orgA,
+    name: unique("Profile"),
+    sipDomain: "a.example.net",
+    serverHost: "sip.a.example.net",
+  });
+  return profile.id;
+}
+
+async function freshAccount(
+  f: Fixture,
+  operator: ApiClient,
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const account = await operator.ok<{ id: string }>("POST", "/api/v1/accounts", {
+    groupId: f.groupG,
+    type: "PGSM",
+    ...body,
+  });
+  return account.id;
+}
+
+/** Writing a profile of organisation A: the operator and A's company admins only. */
+const profileWrite = (status: number, invisible = 404): Expectation => ({
+  ...everyRole(403),
+  operator: status,
+  companyAdminSame: status,
+  companyAdminOther: invisible,
+});
 
 const matrix: Record<string, Cell> = {
   healthz: { expect: everyone(200), request: get("/healthz") },
@@ -217,6 +250,106 @@ const matrix: Record<string, Cell> = {
     },
   },
 
+  listProfiles: { expect: everyRole(200), request: get("/api/v1/profiles") },
+  createProfile: {
+    expect: profileWrite(201, 400),
+    request: async (f) => ({
+      method: "POST",
+      path: "/api/v1/profiles",
+      body: {
+        organisationId: f.orgA,
+        name: unique("Profile"),
+        sipDomain: "a.example.net",
+        serverHost: "sip.a.example.net",
+      },
+    }),
+  },
+  getProfile: {
+    expect: { ...everyRole(200), companyAdminOther: 404 },
+    request: async (f) => ({ method: "GET", path: `/api/v1/profiles/${f.profileA}` }),
+  },
+  updateProfile: {
+    expect: profileWrite(200),
+    request: async (f, operator) => ({
+      method: "PATCH",
+      path: `/api/v1/profiles/${await freshProfile(f, operator)}`,
+      body: { srtp: "mandatory" },
+    }),
+  },
+  deleteProfile: {
+    expect: profileWrite(200),
+    request: async (f, operator) => ({
+      method: "DELETE",
+      path: `/api/v1/profiles/${await freshProfile(f, operator)}`,
+    }),
+  },
+
+  listAccounts: { expect: everyRole(200), request: get("/api/v1/accounts") },
+  exportAccounts: { expect: everyRole(200), request: get("/api/v1/accounts.csv") },
+  createAccount: {
+    expect: writeInGroup(201, 400),
+    request: async (f) => ({
+      method: "POST",
+      path: "/api/v1/accounts",
+      body: { groupId: f.groupG, type: "PGSM" },
+    }),
+  },
+  importAccounts: {
+    expect: writeInGroup(201, 400),
+    request: async (f) => ({
+      method: "POST",
+      path: "/api/v1/accounts/import",
+      body: `groupId,type,displayName\n${f.groupG},PGSM,Imported\n`,
+      contentType: "text/csv",
+    }),
+  },
+  getAccount: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}`,
+    }),
+  },
+  updateAccount: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "PATCH",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}`,
+      body: { displayName: "Renamed" },
+    }),
+  },
+  deleteAccount: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "DELETE",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}`,
+    }),
+  },
+  resetAccountPassword: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/reset-password`,
+      body: {},
+    }),
+  },
+  disableAccount: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/disable`,
+      body: { reason: "role matrix" },
+    }),
+  },
+  enableAccount: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => {
+      const id = await freshAccount(f, operator);
+      await operator.ok("POST", `/api/v1/accounts/${id}/disable`, { reason: "to enable" }, 200);
+      return { method: "POST", path: `/api/v1/accounts/${id}/enable` };
+    },
+  },
+
   listAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events") },
   exportAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events.csv") },
 };
@@ -238,7 +371,15 @@ describe(`role matrix on ${databaseKind}`, () => {
       operator.ok<{ id: string }>("POST", "/api/v1/groups", body);
     const orgA = (await org("Org A")).id;
     const orgB = (await org("Org B")).id;
-    const groupP = (await group({ organisationId: orgA, name: "Parent" })).id;
+    const profileA = (
+      await operator.ok<{ id: string }>("POST", "/api/v1/profiles", {
+        organisationId: orgA,
+        name: "Profile A",
+        sipDomain: "a.example.net",
+        serverHost: "sip.a.example.net",
+      })
+    ).id;
+    const groupP = (await group({ organisationId: orgA, name: "Parent", defaultProfileId: profileA })).id;
     const groupG = (await group({ parentId: groupP, name: "Group" })).id;
     const groupS = (await group({ parentId: groupP, name: "Sibling" })).id;
     await group({ organisationId: orgB, name: "Other" });
@@ -281,7 +422,7 @@ describe(`role matrix on ${databaseKind}`, () => {
     tokens.expiredToken = expired.token;
     tokens.noToken = null;
 
-    fixture = { orgA, orgB, groupP, groupG, groupS, supervisorUser: supervisor.userId };
+    fixture = { orgA, orgB, groupP, groupG, groupS, supervisorUser: supervisor.userId, profileA };
   });
 
   afterAll(async () => {
@@ -300,7 +441,12 @@ describe(`role matrix on ${databaseKind}`, () => {
       if (!cell) continue;
       for (const actor of actors) {
         const request = await cell.request(fixture, operator, n++);
-        const result = await apiClient(t.url, tokens[actor]).call(request.method, request.path, request.body);
+        const result = await apiClient(t.url, tokens[actor]).call(
+          request.method,
+          request.path,
+          request.body,
+          request.contentType,
+        );
         if (result.status !== cell.expect[actor]) {
           mismatches.push(
             `${route.operationId} as ${actor}: expected ${cell.expect[actor]}, got ${result.status} ${result.text.slice(0, 200)}`,
