@@ -50,7 +50,8 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("deleted_at", { useTz: true }).nullable();
     t.index(["group_id"]);
     t.index(["profile_id"]);
-    t.check("type = 'PGSM' or mode = 'manual'", [], "accounts_snom_manual");
+    // SNOM phones have no app to activate: created manually or by import, never by the wizard.
+    t.check("type = 'PGSM' or mode <> 'wizard'", [], "accounts_snom_not_wizard");
     t.check("type = 'SNOM' or mac_address is null", [], "accounts_mac_snom_only");
   });
   // A deleted account frees its username, number and MAC.

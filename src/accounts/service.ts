@@ -908,7 +908,8 @@ export class AccountService {
  */
 function applySearch(query: Knex.QueryBuilder, q: string): void {
   const escaped = q.replace(/[\\%_]/g, (c) => `\\${c}`);
-  const digits = q.replace(/[\s()+-]/g, "");
+  // Numbers are stored in E.164: "+41 44", "0041 44" and "4144" all look for +4144...
+  const digits = q.replace(/[\s()+-]/g, "").replace(/^00/, "");
   const hex = q.replace(/[:\-.\s]/g, "").toUpperCase();
   const words = q
     .toLowerCase()
