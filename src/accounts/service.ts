@@ -714,17 +714,18 @@ export class AccountService {
       const organisationOf = new Map(
         [...groups.values()].flatMap((g) => (g ? [[g.id, g.organisation_id]] : [])),
       );
-      for (const row of rows) {
-        await this.auditAccount(
-          trx,
-          actor,
-          "account.created",
-          row,
-          undefined,
-          accountView(row),
-          organisationOf.get(row.group_id) ?? null,
-        );
-      }
+      await this.tenancy.audit(
+        trx,
+        actor,
+        ...rows.map((row) => ({
+          action: "account.created",
+          targetType: "account",
+          targetId: row.id,
+          organisationId: organisationOf.get(row.group_id) ?? null,
+          groupId: row.group_id,
+          after: accountView(row),
+        })),
+      );
       return prepared.map((p) => ({
         row: byId.get(p.row.id) as AccountRow,
         password: p.credentials.password,

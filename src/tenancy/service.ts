@@ -50,6 +50,9 @@ export interface Actor {
 }
 
 type Input<S extends z.ZodType> = z.output<S>;
+
+/** What changed, as a capability reports it; who and when are added by `audit`. */
+export type AuditedChange = Omit<AuditEventInput, "actorUserId" | "actorTokenId" | "actorLabel" | "occurredAt" | "requestId">;
 type ListInput = { q?: string | undefined; sort: string };
 
 /** Serialises the first-start bootstrap across processes sharing one PostgreSQL. */
@@ -788,11 +791,7 @@ export class TenancyService {
   }
 
   /** Writes an audit event in the caller's transaction; other capabilities audit through this. */
-  async audit(
-    trx: Knex,
-    actor: Actor | SystemAudit,
-    event: Omit<AuditEventInput, "actorUserId" | "actorTokenId" | "actorLabel" | "occurredAt" | "requestId">,
-  ): Promise<void> {
+  async audit(trx: Knex, actor: Actor | SystemAudit, ...events: AuditedChange[]): Promise<void> {
     const who =
       "principal" in actor
         ? {
@@ -802,7 +801,11 @@ export class TenancyService {
             requestId: actor.requestId,
           }
         : { actorUserId: null, actorTokenId: null, actorLabel: actor.label, requestId: null };
-    await store.insertAuditEvent(trx, { ...event, ...who, occurredAt: this.now() });
+    const occurredAt = this.now();
+    await store.insertAuditEvents(
+      trx,
+      events.map((event) => ({ ...event, ...who, occurredAt })),
+    );
   }
 
   private async insertOperator(trx: Knex, email: string, name: string, label: string): Promise<UserRow> {
