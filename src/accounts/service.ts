@@ -422,6 +422,16 @@ export class AccountService {
           { path: "body.macAddress", message: "only SNOM accounts have a MAC address" },
         ]);
       }
+      if (body.macAddress === null && before.type === "SNOM") {
+        throw new ValidationError([
+          { path: "body.macAddress", message: "a SNOM account needs its MAC address" },
+        ]);
+      }
+      if (body.phoneNumber === null && before.status === "pending_activation") {
+        throw new ValidationError([
+          { path: "body.phoneNumber", message: "an account waiting for activation needs its phone number" },
+        ]);
+      }
       const profileId = body.profileId !== undefined ? body.profileId : before.profile_id;
       const profile = await this.resolveProfile(
         trx,

@@ -207,6 +207,32 @@ describe(`SIP accounts on ${databaseKind}`, () => {
       expect(audit).toBeDefined();
     });
 
+    it("refuses edits that would break the account or clash with another, and changes nothing", async () => {
+      const snom = await op.ok<AccountBody>("POST", "/api/v1/accounts", {
+        groupId: tenant.groupId,
+        type: "SNOM",
+        macAddress: "00:04:13:2a:cc:01",
+      });
+      const wizard = await createPgsm({ mode: "wizard", phoneNumber: "+41446681805" });
+      const taken = await createPgsm({ phoneNumber: "+41446681806" });
+      const refusals: Array<[string, Record<string, unknown>, number, string]> = [
+        [snom.id, { macAddress: null }, 400, "body.macAddress"],
+        [wizard.id, { phoneNumber: null }, 400, "body.phoneNumber"],
+        [wizard.id, { macAddress: "00:04:13:2a:cc:02" }, 400, "body.macAddress"],
+        [wizard.id, { phoneNumber: "+41446681806" }, 409, ""],
+        [taken.id, { username: wizard.username }, 409, ""],
+        [taken.id, { groupId: "00000000-0000-4000-8000-000000000000" }, 400, "body.groupId"],
+        [taken.id, { status: "active" }, 400, "body"],
+      ];
+      for (const [id, body, status, path] of refusals) {
+        const before = await accountRow(id);
+        const result = await op.call("PATCH", `/api/v1/accounts/${id}`, body);
+        expect(result.status, JSON.stringify(body)).toBe(status);
+        if (path) expect((result.json as Problem).errors?.map((e) => e.path)).toContain(path);
+        expect(await accountRow(id)).toEqual(before);
+      }
+    });
+
     it("resets the password: the new one is shown once, the old HA1 no longer matches", async () => {
       const created = await createPgsm({ password: "Original-pass2" });
       events.length = 0;
