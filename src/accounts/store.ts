@@ -160,12 +160,21 @@ export const accountsStore = {
     const usernames = new Set<string>();
     const phoneNumbers = new Set<string>();
     const macAddresses = new Set<string>();
-    for (let i = 0; i < wanted.usernames.length; i += 1000) {
-      const chunk = wanted.usernames.slice(i, i + 1000);
-      const rows = (await live()
-        .whereIn(["sip_domain", "username"], chunk)
-        .select("sip_domain", "username")) as Array<{ sip_domain: string; username: string }>;
-      for (const row of rows) usernames.add(`${row.username}@${row.sip_domain}`);
+    // Per domain, so the (sip_domain, username) index answers; a row-value IN list is not planned as well.
+    const byDomain = new Map<string, string[]>();
+    for (const [domain, username] of wanted.usernames) {
+      const list = byDomain.get(domain) ?? [];
+      list.push(username);
+      byDomain.set(domain, list);
+    }
+    for (const [domain, names] of byDomain) {
+      for (let i = 0; i < names.length; i += 1000) {
+        const rows = (await live()
+          .where("sip_domain", domain)
+          .whereIn("username", names.slice(i, i + 1000))
+          .select("username")) as Array<{ username: string }>;
+        for (const row of rows) usernames.add(`${row.username}@${domain}`);
+      }
     }
     for (let i = 0; i < wanted.phoneNumbers.length; i += 1000) {
       const rows = (await live()
