@@ -2,6 +2,7 @@ import { z } from "zod";
 import { sendCsv } from "../http/csv.js";
 import { defineRoute, forRoles, type Route, type RouteInput } from "../http/route.js";
 import { type Principal, roles, writerRoles } from "../tenancy/roles.js";
+import { auditEventListQuery, auditEventPage } from "../tenancy/schemas.js";
 import type { Actor } from "../tenancy/service.js";
 import { parseAccountCsv } from "./csv-import.js";
 import * as s from "./schemas.js";
@@ -183,6 +184,17 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { params: idParams },
       response: { status: 200, description: "The account in detail", schema: s.accountDetailsSchema },
       handle: (input) => accounts.getAccountDetails(actor(input), input.params.id),
+    }),
+    defineRoute({
+      operationId: "listAccountEvents",
+      method: "get",
+      path: "/api/v1/accounts/{id}/events",
+      summary: "The audit trail of an account",
+      tags,
+      access: anyRole,
+      request: { params: idParams, query: auditEventListQuery.omit({ targetType: true, targetId: true }) },
+      response: { status: 200, description: "A page of audit events", schema: auditEventPage },
+      handle: (input) => accounts.listAccountEvents(actor(input), input.params.id, input.query),
     }),
     defineRoute({
       operationId: "updateAccount",

@@ -8,8 +8,10 @@ import type { DomainEvent, DomainEvents } from "../events.js";
 import { type Page, parseSort } from "../http/list.js";
 import { ids } from "../ids.js";
 import type { Principal, Scope } from "../tenancy/roles.js";
+import type { auditEventListQuery } from "../tenancy/schemas.js";
 import type { Actor, TenancyService } from "../tenancy/service.js";
 import type { GroupRow } from "../tenancy/store.js";
+import type { AuditEvent } from "../tenancy/views.js";
 import { type CredentialCipher, generatePassword, generateUsername, sipHa1 } from "./credentials.js";
 import {
   type accountExportQuery,
@@ -28,6 +30,7 @@ import { type AccountRow, type NewAccountRow, type ProfileRow, accountsStore as 
 import { type Account, accountView, type Profile, profileView, statusReason } from "./views.js";
 
 type Input<S extends z.ZodType> = z.output<S>;
+type AuditEventQuery = Omit<Input<typeof auditEventListQuery>, "targetType" | "targetId">;
 
 const profileWriters = ["operator", "company_admin"] as const;
 
@@ -345,6 +348,12 @@ export class AccountService {
     for await (const row of fetchAll<AccountRow>(this.accountQuery(actor.principal.scope, query))) {
       yield accountView(row);
     }
+  }
+
+  /** The audit trail of one account, paged like every list. */
+  async listAccountEvents(actor: Actor, id: string, query: AuditEventQuery): Promise<Page<AuditEvent>> {
+    await this.visibleAccount(this.knex, actor.principal.scope, id);
+    return this.tenancy.listAuditEvents(actor, { ...query, targetType: "account", targetId: id });
   }
 
   /** The account "refresh": everything an operator checks, in one view. */

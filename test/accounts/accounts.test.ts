@@ -201,10 +201,12 @@ describe(`SIP accounts on ${databaseKind}`, () => {
         username: "6660002",
         sipDomain: tenant.sipDomain,
       });
-      const audit = await knex()("audit_events")
-        .where({ target_id: created.id, action: "account.updated" })
-        .first();
-      expect(audit).toBeDefined();
+      const trail = await op.ok<Page<{ action: string; after: { displayName: string } }>>(
+        "GET",
+        `/api/v1/accounts/${created.id}/events?sort=occurredAt`,
+      );
+      expect(trail.items.map((e) => e.action)).toEqual(["account.created", "account.updated"]);
+      expect(trail.items[1]?.after.displayName).toBe("Bob");
     });
 
     it("refuses edits that would break the account or clash with another, and changes nothing", async () => {

@@ -310,6 +310,13 @@ const matrix: Record<string, Cell> = {
       path: `/api/v1/accounts/${await freshAccount(f, operator)}`,
     }),
   },
+  listAccountEvents: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/events`,
+    }),
+  },
   updateAccount: {
     expect: writeInGroup(200),
     request: async (f, operator) => ({
