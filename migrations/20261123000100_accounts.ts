@@ -65,6 +65,8 @@ export async function up(knex: Knex): Promise<void> {
     "create unique index accounts_mac_unique on accounts (mac_address) where deleted_at is null",
   );
   await knex.raw("create index accounts_live_created on accounts (created_at, id) where deleted_at is null");
+  // The lists' default order: the first page reads 50 index entries instead of sorting every account.
+  await knex.raw("create index accounts_live_username on accounts (username, id) where deleted_at is null");
   await knex.raw("create index accounts_status on accounts (status) where deleted_at is null");
   // Search must use an index at 100,000 accounts: prefixes of username, number and MAC (btree),
   // word prefixes of the display name (full-text GIN). Both are core PostgreSQL, so PGlite has them.

@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
-import * as accounts from "./20261123000100_accounts.js";
-import * as licenseChecks from "./20261123000300_license_checks.js";
 import * as tenancy from "./20261122000100_tenancy.js";
+import * as accounts from "./20261123000100_accounts.js";
+import * as sipBindings from "./20261123000200_sip_bindings.js";
+import * as licenseChecks from "./20261123000300_license_checks.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,5 +17,6 @@ interface Migration {
 export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ["20261122000100_tenancy", tenancy],
   ["20261123000100_accounts", accounts],
+  ["20261123000200_sip_bindings", sipBindings],
   ["20261123000300_license_checks", licenseChecks],
 ];

@@ -345,7 +345,10 @@ export class AccountService {
   }
 
   async *exportAccounts(actor: Actor, query: Input<typeof accountExportQuery>): AsyncGenerator<Account> {
-    for await (const row of fetchAll<AccountRow>(this.accountQuery(actor.principal.scope, query))) {
+    for await (const row of fetchAll<AccountRow>(
+      this.accountQuery(actor.principal.scope, query),
+      "accounts.id",
+    )) {
       yield accountView(row);
     }
   }

@@ -52,7 +52,10 @@ export interface Actor {
 type Input<S extends z.ZodType> = z.output<S>;
 
 /** What changed, as a capability reports it; who and when are added by `audit`. */
-export type AuditedChange = Omit<AuditEventInput, "actorUserId" | "actorTokenId" | "actorLabel" | "occurredAt" | "requestId">;
+export type AuditedChange = Omit<
+  AuditEventInput,
+  "actorUserId" | "actorTokenId" | "actorLabel" | "occurredAt" | "requestId"
+>;
 type ListInput = { q?: string | undefined; sort: string };
 
 /** Serialises the first-start bootstrap across processes sharing one PostgreSQL. */
@@ -195,7 +198,11 @@ export class TenancyService {
     actor: Actor,
     query: Input<typeof schemas.organisationExportQuery>,
   ): AsyncIterable<Organisation> {
-    return this.all(this.organisationQuery(actor.principal.scope, query), organisationView);
+    return this.all(
+      this.organisationQuery(actor.principal.scope, query),
+      "organisations.id",
+      organisationView,
+    );
   }
 
   async getOrganisation(actor: Actor, id: string): Promise<Organisation> {
@@ -271,7 +278,7 @@ export class TenancyService {
   }
 
   exportGroups(actor: Actor, query: Input<typeof schemas.groupExportQuery>): AsyncIterable<Group> {
-    return this.all(this.groupQuery(actor.principal.scope, query), groupView);
+    return this.all(this.groupQuery(actor.principal.scope, query), "groups.id", groupView);
   }
 
   async getGroup(actor: Actor, id: string): Promise<Group> {
@@ -420,7 +427,7 @@ export class TenancyService {
   }
 
   exportUsers(actor: Actor, query: Input<typeof schemas.userExportQuery>): AsyncIterable<User> {
-    return this.all(this.userQuery(actor.principal.scope, query), userView);
+    return this.all(this.userQuery(actor.principal.scope, query), "users.id", userView);
   }
 
   async getUser(actor: Actor, id: string): Promise<User> {
@@ -600,7 +607,7 @@ export class TenancyService {
     actor: Actor,
     query: Input<typeof schemas.auditEventExportQuery>,
   ): AsyncIterable<AuditEvent> {
-    return this.all(this.auditQuery(actor.principal.scope, query), auditEventView);
+    return this.all(this.auditQuery(actor.principal.scope, query), "audit_events.id", auditEventView);
   }
 
   // Queries of the lists
@@ -682,8 +689,12 @@ export class TenancyService {
     return { items: rows.map(view), page: paging.page, pageSize: paging.pageSize, total };
   }
 
-  private async *all<R, T>(query: Knex.QueryBuilder, view: (row: R) => T): AsyncGenerator<T> {
-    for await (const row of fetchAll<R>(query)) yield view(row);
+  private async *all<R extends { id: string }, T>(
+    query: Knex.QueryBuilder,
+    idColumn: string,
+    view: (row: R) => T,
+  ): AsyncGenerator<T> {
+    for await (const row of fetchAll<R>(query, idColumn)) yield view(row);
   }
 
   // Visibility and authority
