@@ -17,6 +17,7 @@ import type { Route } from "./http/route.js";
 import { drainHttp, listenHttp } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { packageVersion } from "./package-info.js";
+import { registrationsOf, type SipRuntime, startSip } from "./sip/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
 
@@ -39,6 +40,8 @@ export interface RunningServer {
   /** Account changes, for capabilities that react to them (registrar, PKI). */
   readonly events: DomainEvents;
   readonly accounts: AccountService;
+  /** The SIP stack and registrar; null when sip.enabled is false. */
+  readonly sip: SipRuntime | null;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
   close(): Promise<void>;
 }
@@ -88,6 +91,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const accounts = new AccountService(database, clock, tenancy, new CredentialCipher(credentialKey), events);
   tenancy.useGroupProfilePolicy(accounts);
+
+  let sip: SipRuntime | null = null;
+  accounts.addDetailSection("registrations", async (accountId) => {
+    await sip?.flush();
+    return registrationsOf(database.knex, accountId, clock.now());
+  });
 
   const metrics = createMetrics();
   const routes: Route[] = [];
@@ -142,6 +151,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const { server: httpServer, url } = listening;
   logger.info({ url, version: packageVersion }, "provisiond listening");
+  if (config.sip.enabled) {
+    try {
+      sip = await startSip({
+        config: config.sip,
+        knex: database.knex,
+        clock,
+        logger,
+        events,
+        findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
+      });
+    } catch (error) {
+      await drainHttp(httpServer, 0, logger);
+      if (ownsDatabase) await database.close();
+      throw error;
+    }
+  }
   if (initialToken) options.onInitialToken?.(initialToken, url);
 
   let closing: Promise<void> | undefined;
@@ -152,6 +177,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         { graceMs: config.shutdown.graceMs },
         "shutting down: no new connections, finishing requests",
       );
+      await sip?.close();
       await drainHttp(httpServer, config.shutdown.graceMs, logger);
       if (ownsDatabase) await database.close();
       logger.info("shut down");
@@ -159,5 +185,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return closing;
   };
 
-  return { url, database, httpServer, routes, events, accounts, close };
+  return { url, database, httpServer, routes, events, accounts, sip, close };
 }

@@ -40,6 +40,86 @@ const licenseSchema = z
     message: "is required when license.vendorUrl is set: vendor answers cannot be verified without it",
   });
 
+const booleanFlag = z.preprocess((value) => {
+  if (typeof value !== "string") return value;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  return value;
+}, z.boolean());
+
+const sipTransports = ["udp", "tcp", "tls", "ws", "wss"] as const;
+
+/** `transport:host:port,...` (PROVISIOND_SIP_LISTEN); IPv6 hosts in brackets. */
+const sipListen = z.string().transform((value, ctx) => {
+  const specs: Array<{ transport: (typeof sipTransports)[number]; host: string; port: number }> = [];
+  for (const item of value
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")) {
+    const match = /^(udp|tcp|tls|ws|wss):(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/i.exec(item);
+    const port = Number(match?.[3]);
+    if (!match || port > 65535) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${item}" is not transport:host:port (transport udp, tcp, tls, ws or wss)`,
+      });
+      return z.NEVER;
+    }
+    specs.push({
+      transport: (match[1] as string).toLowerCase() as (typeof sipTransports)[number],
+      host: (match[2] as string).replace(/^\[|\]$/g, ""),
+      port,
+    });
+  }
+  return specs;
+});
+
+/** The SIP stack and registrar (src/sip). */
+const sipSchema = z
+  .object({
+    enabled: booleanFlag,
+    listen: sipListen,
+    /** PEM files for TLS and WSS listeners; a TLS/WSS listener is skipped when they do not exist. */
+    tlsCertFile: z.string().min(1),
+    tlsKeyFile: z.string().min(1),
+    /** Key for digest nonces; null: one is generated on first start and kept in the database. */
+    nonceSecret: z.string().min(16).nullable(),
+    nonceTtlSeconds: seconds(3600).pipe(z.number().min(10)),
+    defaultExpiresSeconds: seconds(86_400).pipe(z.number().min(1)),
+    minExpiresSeconds: seconds(86_400).pipe(z.number().min(1)),
+    maxExpiresSeconds: seconds(7 * 86_400).pipe(z.number().min(1)),
+    maxContactsPerAccount: z.coerce.number().int().min(1).max(100),
+    maxMessageBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024),
+    maxHeaders: z.coerce.number().int().min(16).max(1000),
+    maxLineLength: z.coerce.number().int().min(256).max(65_536),
+    connectionIdleSeconds: seconds(86_400).pipe(z.number().min(1)),
+    maxConnections: z.coerce.number().int().min(1).max(1_000_000),
+    t1Ms: z.coerce.number().int().min(50).max(10_000),
+    t2Ms: z.coerce.number().int().min(100).max(60_000),
+    t4Ms: z.coerce.number().int().min(100).max(60_000),
+    authFailureLimit: z.coerce.number().int().min(1).max(100_000),
+    authFailureWindowSeconds: seconds(86_400).pipe(z.number().min(1)),
+    credentialCacheSeconds: seconds(3600),
+    bindingFlushMs: z.coerce.number().int().min(0).max(10_000),
+    purgeIntervalSeconds: seconds(3600).pipe(z.number().min(1)),
+    /** Which node holds a binding's connection; null: the host name. */
+    nodeId: z.string().min(1).nullable(),
+  })
+  .strict()
+  .refine(
+    (sip) =>
+      sip.minExpiresSeconds <= sip.defaultExpiresSeconds &&
+      sip.defaultExpiresSeconds <= sip.maxExpiresSeconds,
+    {
+      path: ["defaultExpiresSeconds"],
+      message: "must lie between sip.minExpiresSeconds and sip.maxExpiresSeconds",
+    },
+  );
+
 /** The one configuration object. Every key is documented in README.md. */
 export const configSchema = z
   .object({
@@ -73,6 +153,7 @@ export const configSchema = z
     log: z.object({ level: z.enum(logLevels) }).strict(),
     shutdown: z.object({ graceMs: z.coerce.number().int().min(0).max(600_000) }).strict(),
     license: licenseSchema,
+    sip: sipSchema,
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */
@@ -111,4 +192,10 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_LICENSE_TIMEOUT_MS: "license.timeoutMs",
   PROVISIOND_LICENSE_GRACE_PERIOD_SECONDS: "license.gracePeriodSeconds",
   PROVISIOND_CREDENTIAL_KEY: "secrets.credentialKey",
+  PROVISIOND_SIP_ENABLED: "sip.enabled",
+  PROVISIOND_SIP_LISTEN: "sip.listen",
+  PROVISIOND_SIP_TLS_CERT_FILE: "sip.tlsCertFile",
+  PROVISIOND_SIP_TLS_KEY_FILE: "sip.tlsKeyFile",
+  PROVISIOND_SIP_NONCE_SECRET: "sip.nonceSecret",
+  PROVISIOND_SIP_NODE_ID: "sip.nodeId",
 };

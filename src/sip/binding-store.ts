@@ -1,0 +1,187 @@
+import type { Knex } from "knex";
+import type { Logger } from "../logger.js";
+
+/** One registered contact of an account (RFC 3261 section 10: a binding of an address-of-record). */
+export interface Binding {
+  id: string;
+  accountId: string;
+  aor: string;
+  contact: string;
+  q: number | null;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  callId: string;
+  cseq: number;
+  transport: string;
+  sourceAddress: string;
+  sourcePort: number;
+  localAddress: string;
+  localPort: number;
+  flowId: string | null;
+  nodeId: string;
+  userAgent: string | null;
+  instanceId: string | null;
+}
+
+interface BindingRow {
+  id: string;
+  account_id: string;
+  aor: string;
+  contact: string;
+  q: number | null;
+  expires_at: Date | string;
+  call_id: string;
+  cseq: number;
+  transport: string;
+  source_address: string;
+  source_port: number;
+  local_address: string;
+  local_port: number;
+  flow_id: string | null;
+  node_id: string;
+  user_agent: string | null;
+  instance_id: string | null;
+}
+
+const toRow = (binding: Binding, now: Date): BindingRow & { updated_at: Date } => ({
+  id: binding.id,
+  account_id: binding.accountId,
+  aor: binding.aor,
+  contact: binding.contact,
+  q: binding.q,
+  expires_at: new Date(binding.expiresAt),
+  call_id: binding.callId,
+  cseq: binding.cseq,
+  transport: binding.transport,
+  source_address: binding.sourceAddress,
+  source_port: binding.sourcePort,
+  local_address: binding.localAddress,
+  local_port: binding.localPort,
+  flow_id: binding.flowId,
+  node_id: binding.nodeId,
+  user_agent: binding.userAgent,
+  instance_id: binding.instanceId,
+  updated_at: now,
+});
+
+const fromRow = (row: BindingRow): Binding => ({
+  id: row.id,
+  accountId: row.account_id,
+  aor: row.aor,
+  contact: row.contact,
+  q: row.q === null ? null : Number(row.q),
+  expiresAt: new Date(row.expires_at).getTime(),
+  callId: row.call_id,
+  cseq: Number(row.cseq),
+  transport: row.transport,
+  sourceAddress: row.source_address,
+  sourcePort: Number(row.source_port),
+  localAddress: row.local_address,
+  localPort: Number(row.local_port),
+  flowId: row.flow_id,
+  nodeId: row.node_id,
+  userAgent: row.user_agent,
+  instanceId: row.instance_id,
+});
+
+type PendingWrite = { op: "upsert"; binding: Binding } | { op: "delete"; binding: Binding };
+
+const batchRows = 500;
+
+/**
+ * The SQL of sip_bindings, with write-behind: binding changes are queued and written in
+ * batches (one multi-row upsert per flush) instead of one statement per REGISTER. Within a
+ * batch the last change of a binding wins. With flushMs = 0 every change is written before the
+ * registrar answers.
+ */
+export class BindingStore {
+  private pending = new Map<string, PendingWrite>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly flushMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async loadAccount(accountId: string, now: Date): Promise<Binding[]> {
+    const rows = (await this.knex("sip_bindings")
+      .where({ account_id: accountId })
+      .andWhere("expires_at", ">", now)
+      .orderBy("created_at")) as BindingRow[];
+    return rows.map(fromRow);
+  }
+
+  /** Queues changes; resolves once they are written when write-behind is off, at once otherwise. */
+  write(upserts: readonly Binding[], deletes: readonly Binding[]): Promise<void> {
+    for (const binding of deletes)
+      this.pending.set(`${binding.accountId}|${binding.contact}`, { op: "delete", binding });
+    for (const binding of upserts)
+      this.pending.set(`${binding.accountId}|${binding.contact}`, { op: "upsert", binding });
+    if (this.flushMs === 0) return this.flush();
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.flushMs);
+    return Promise.resolve();
+  }
+
+  /** Writes everything queued so far; flushes run one after another, never concurrently. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = this.flushing.then(() => this.writeBatch(batch));
+    return this.flushing;
+  }
+
+  private async writeBatch(batch: Map<string, PendingWrite>): Promise<void> {
+    if (batch.size === 0) return;
+    const now = new Date();
+    const upserts: BindingRow[] = [];
+    const deletes: string[] = [];
+    for (const change of batch.values()) {
+      if (change.op === "upsert") upserts.push(toRow(change.binding, now));
+      else deletes.push(change.binding.id);
+    }
+    try {
+      await this.knex.transaction(async (trx) => {
+        for (let i = 0; i < deletes.length; i += batchRows) {
+          await trx("sip_bindings")
+            .whereIn("id", deletes.slice(i, i + batchRows))
+            .delete();
+        }
+        for (let i = 0; i < upserts.length; i += batchRows) {
+          await trx("sip_bindings")
+            .insert(upserts.slice(i, i + batchRows))
+            .onConflict(["account_id", "contact"])
+            .merge();
+        }
+      });
+    } catch (error) {
+      // An account deleted meanwhile (foreign key) or the database away: the cache still serves
+      // this node, and clients re-register; log and go on.
+      this.logger.warn({ err: error, bindings: batch.size }, "writing SIP bindings failed");
+    }
+  }
+
+  /** Removes an account's bindings now (disable, delete, password change). */
+  async deleteAccount(accountId: string): Promise<void> {
+    for (const [key, change] of this.pending)
+      if (change.binding.accountId === accountId) this.pending.delete(key);
+    await this.flushing;
+    await this.knex("sip_bindings").where({ account_id: accountId }).delete();
+  }
+
+  async purgeExpired(now: Date): Promise<number> {
+    return this.knex("sip_bindings").where("expires_at", "<=", now).delete();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

@@ -1,0 +1,273 @@
+import type { SipSubscriber } from "../accounts/service.js";
+import type { Clock } from "../clock.js";
+import { ids } from "../ids.js";
+import type { Logger } from "../logger.js";
+import type { Binding } from "./binding-store.js";
+import { type DigestAuthenticator, parseDigestParams } from "./digest.js";
+import type { FailureLimiter } from "./failure-limiter.js";
+import type { Location } from "./location.js";
+import { type NameAddr, parseContacts, parseCSeq, parseNameAddr } from "./parser.js";
+import type { SubscriberDirectory } from "./subscribers.js";
+import type { ServerTransaction } from "./transaction.js";
+
+export interface RegistrarOptions {
+  defaultExpiresSeconds: number;
+  minExpiresSeconds: number;
+  maxExpiresSeconds: number;
+  maxContactsPerAccount: number;
+  /** Which node this is, kept with each binding (the node that holds the client's connection). */
+  nodeId: string;
+}
+
+export interface RegistrarDeps {
+  digest: DigestAuthenticator;
+  subscribers: SubscriberDirectory;
+  location: Location;
+  /** Failures per user (username@domain). */
+  userFailures: FailureLimiter;
+  /** Failures per source address. */
+  addressFailures: FailureLimiter;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The warn-agent of our Warning headers (RFC 3261 section 20.43). */
+const warnAgent = "provisiond";
+
+const warning = (text: string): [string, string] => [
+  "Warning",
+  `399 ${warnAgent} "${text.replace(/["\\]/g, "'")}"`,
+];
+
+/**
+ * The registrar (RFC 3261 section 10.3): digest-authenticated REGISTER against the account's
+ * HA1 with realm = the To domain, then the bindings of the account are added, refreshed or
+ * removed and all current ones are returned.
+ */
+export class Registrar {
+  constructor(
+    private readonly deps: RegistrarDeps,
+    private readonly options: RegistrarOptions,
+  ) {}
+
+  async handle(tx: ServerTransaction): Promise<void> {
+    const request = tx.request;
+    const to = parseNameAddr(request.headers.get("to") ?? "");
+    const username = to?.parsedUri.user;
+    if (!to || !username || to.parsedUri.scheme === "tel") {
+      tx.reply(400, { headers: [warning("To must be the sip: address of an account")] });
+      return;
+    }
+    const domain = to.parsedUri.host;
+    const userKey = `${username}@${domain}`;
+    const source = tx.flow.remote.address;
+
+    const blockedFor = Math.max(
+      this.deps.addressFailures.blockedForSeconds(source),
+      this.deps.userFailures.blockedForSeconds(userKey),
+    );
+    if (blockedFor > 0) {
+      tx.reply(403, {
+        headers: [
+          warning("too many failed authentication attempts; try again later"),
+          ["Retry-After", String(blockedFor)],
+        ],
+      });
+      return;
+    }
+
+    const authorization = this.pickAuthorization(request.headers.getAll("authorization"), domain);
+    if (authorization === undefined) {
+      this.challenge(tx, domain, false);
+      return;
+    }
+
+    let subscriber: SipSubscriber | null = null;
+    const result = await this.deps.digest.verify({
+      authorization,
+      method: "REGISTER",
+      realm: domain,
+      credentials: async (name) => {
+        subscriber = await this.deps.subscribers.get(name, domain);
+        return subscriber;
+      },
+    });
+    if (!result.ok) {
+      if (result.stale) {
+        this.challenge(tx, domain, true);
+        return;
+      }
+      this.recordFailure(source, userKey, result.reason, result.username);
+      this.challenge(tx, domain, false);
+      return;
+    }
+    const account = subscriber as SipSubscriber | null;
+    if (!account || result.username !== username) {
+      // The credentials of one account may not change the bindings of another.
+      tx.reply(403, { headers: [warning("credentials do not match the To address")] });
+      return;
+    }
+    if (account.status === "disabled") {
+      const reason = account.disabledReason
+        ? `account disabled: ${account.disabledReason}`
+        : "account disabled";
+      tx.reply(403, { headers: [warning(reason)] });
+      return;
+    }
+    if (account.status === "pending_activation") {
+      tx.reply(403, { headers: [warning("account not activated yet")] });
+      return;
+    }
+    await this.updateBindings(tx, account, userKey);
+  }
+
+  private pickAuthorization(values: string[], realm: string): string | undefined {
+    if (values.length <= 1) return values[0];
+    // Several credentials (one per realm a proxy on the way asked for): take the one for ours.
+    return values.find((value) => parseDigestParams(value)?.get("realm") === realm) ?? values[0];
+  }
+
+  private challenge(tx: ServerTransaction, realm: string, stale: boolean): void {
+    const headers = this.deps.digest
+      .challenge(realm, { stale })
+      .map((value): [string, string] => ["WWW-Authenticate", value]);
+    tx.reply(401, { headers });
+  }
+
+  private recordFailure(source: string, userKey: string, reason: string, username: string | undefined): void {
+    const byAddress = this.deps.addressFailures.recordFailure(source);
+    const byUser = this.deps.userFailures.recordFailure(userKey);
+    const fields = { security: "sip.register.auth_failed", source, user: userKey, username, reason };
+    if (byAddress.blockedNow || byUser.blockedNow) {
+      this.deps.logger.warn(
+        {
+          ...fields,
+          security: "sip.register.rate_limited",
+          failuresFromAddress: byAddress.count,
+          failuresForUser: byUser.count,
+        },
+        "SIP REGISTER: repeated authentication failures, refusing further attempts for a while",
+      );
+    } else if (byAddress.count < 10_000) {
+      this.deps.logger.info(fields, "SIP REGISTER: authentication failed");
+    }
+  }
+
+  private async updateBindings(tx: ServerTransaction, account: SipSubscriber, aor: string): Promise<void> {
+    const request = tx.request;
+    const now = this.deps.clock.now().getTime();
+    const callId = request.headers.get("call-id") ?? "";
+    const cseq = parseCSeq(request.headers.get("cseq") ?? "")?.seq ?? 0;
+    const contactLines = request.headers.getAll("contact");
+    const contacts = parseContacts(contactLines);
+    if (!contacts) {
+      tx.reply(400, { headers: [warning("malformed Contact")] });
+      return;
+    }
+    const expiresHeader = request.headers.get("expires");
+    let headerExpires: number | null = null;
+    if (expiresHeader !== undefined) {
+      if (!/^\d{1,10}$/.test(expiresHeader.trim())) {
+        tx.reply(400, { headers: [warning("malformed Expires")] });
+        return;
+      }
+      headerExpires = Number(expiresHeader.trim());
+    }
+
+    const current = await this.deps.location.bindingsOf(account.accountId);
+
+    if (contacts.star) {
+      // RFC 3261 section 10.3 step 6: "*" only with Expires: 0 and no other contact.
+      if (headerExpires !== 0 || contactLines.length !== 1) {
+        tx.reply(400, { headers: [warning('Contact "*" needs Expires: 0 and no other contact')] });
+        return;
+      }
+      if (current.some((binding) => binding.callId === callId && cseq <= binding.cseq)) {
+        tx.reply(500, { headers: [warning("CSeq out of order for this Call-ID")] });
+        return;
+      }
+      await this.deps.location.update(account.accountId, [], [], current);
+      tx.reply(200, { headers: [["Date", new Date(now).toUTCString()]] });
+      return;
+    }
+
+    const changes: Array<{ contact: NameAddr; expires: number }> = [];
+    for (const contact of contacts.contacts) {
+      const param = contact.params.get("expires");
+      let expires = headerExpires ?? this.options.defaultExpiresSeconds;
+      if (param !== undefined && param !== null) {
+        expires = /^\d{1,10}$/.test(param) ? Number(param) : this.options.defaultExpiresSeconds;
+      }
+      if (expires !== 0 && expires < this.options.minExpiresSeconds) {
+        tx.reply(423, { headers: [["Min-Expires", String(this.options.minExpiresSeconds)]] });
+        return;
+      }
+      changes.push({ contact, expires: Math.min(expires, this.options.maxExpiresSeconds) });
+    }
+
+    const next = new Map(current.map((binding) => [binding.contact, binding]));
+    const upserts: Binding[] = [];
+    const deletes: Binding[] = [];
+    const flow = tx.flow;
+    const userAgent = request.headers.get("user-agent") ?? null;
+    for (const { contact, expires } of changes) {
+      const existing = next.get(contact.uri);
+      if (existing && existing.callId === callId && cseq <= existing.cseq) {
+        tx.reply(500, { headers: [warning("CSeq out of order for this Call-ID")] });
+        return;
+      }
+      if (expires === 0) {
+        if (existing) {
+          next.delete(contact.uri);
+          deletes.push(existing);
+        }
+        continue;
+      }
+      const q = contact.params.get("q");
+      const binding: Binding = {
+        id: existing?.id ?? ids.uuid(),
+        accountId: account.accountId,
+        aor,
+        contact: contact.uri,
+        q: q !== undefined && q !== null && /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(q) ? Number(q) : null,
+        expiresAt: now + expires * 1000,
+        callId,
+        cseq,
+        transport: flow.transport,
+        sourceAddress: flow.remote.address,
+        sourcePort: flow.remote.port,
+        localAddress: flow.local.address,
+        localPort: flow.local.port,
+        flowId: flow.id,
+        nodeId: this.options.nodeId,
+        userAgent,
+        instanceId: unquote(contact.params.get("+sip.instance") ?? null),
+      };
+      next.set(contact.uri, binding);
+      upserts.push(binding);
+    }
+    if (next.size > this.options.maxContactsPerAccount) {
+      tx.reply(403, {
+        headers: [warning(`at most ${this.options.maxContactsPerAccount} contacts per account`)],
+      });
+      return;
+    }
+    const bindings = [...next.values()];
+    await this.deps.location.update(account.accountId, bindings, upserts, deletes);
+    // Keep the connection a client registered over open as long as its registration lasts.
+    const longest = Math.max(0, ...bindings.filter((b) => b.flowId === flow.id).map((b) => b.expiresAt));
+    if (longest > 0) flow.holdUntil(longest);
+
+    const headers: Array<[string, string]> = bindings.map((binding) => [
+      "Contact",
+      `<${binding.contact}>;expires=${Math.max(0, Math.round((binding.expiresAt - now) / 1000))}${binding.q === null ? "" : `;q=${binding.q}`}`,
+    ]);
+    headers.push(["Date", new Date(now).toUTCString()]);
+    tx.reply(200, { headers });
+  }
+}
+
+function unquote(value: string | null): string | null {
+  if (value === null) return null;
+  return value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}

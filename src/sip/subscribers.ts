@@ -1,0 +1,57 @@
+import type { SipSubscriber } from "../accounts/service.js";
+import type { Clock } from "../clock.js";
+
+export type FindSipSubscriber = (username: string, sipDomain: string) => Promise<SipSubscriber | null>;
+
+interface Entry {
+  subscriber: SipSubscriber;
+  cachedAt: number;
+}
+
+/**
+ * The accounts the registrar authenticates, cached by username@domain. Only found accounts
+ * are cached (a new account must be able to register at once); domain events drop an account's
+ * entry the moment it is disabled, deleted, or gets a new password or identity.
+ */
+export class SubscriberDirectory {
+  private readonly byKey = new Map<string, Entry>();
+  private readonly keyOfAccount = new Map<string, string>();
+  private readonly inFlight = new Map<string, Promise<SipSubscriber | null>>();
+  private generation = 0;
+
+  constructor(
+    private readonly find: FindSipSubscriber,
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  async get(username: string, sipDomain: string): Promise<SipSubscriber | null> {
+    const key = `${username}@${sipDomain.toLowerCase()}`;
+    const entry = this.byKey.get(key);
+    const now = this.clock.now().getTime();
+    if (entry && now - entry.cachedAt < this.ttlMs) return entry.subscriber;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      const generation = this.generation;
+      pending = this.find(username, sipDomain.toLowerCase())
+        .then((subscriber) => {
+          // An event that arrived during the lookup may have made this answer stale: do not keep it.
+          if (subscriber && this.ttlMs > 0 && generation === this.generation) {
+            this.byKey.set(key, { subscriber, cachedAt: now });
+            this.keyOfAccount.set(subscriber.accountId, key);
+          }
+          return subscriber;
+        })
+        .finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  forgetAccount(accountId: string): void {
+    this.generation++;
+    const key = this.keyOfAccount.get(accountId);
+    if (key !== undefined) this.byKey.delete(key);
+    this.keyOfAccount.delete(accountId);
+  }
+}
