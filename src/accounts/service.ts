@@ -901,6 +901,7 @@ export class AccountService {
         createdAt: "accounts.created_at",
       },
       tieBreaker: "accounts.id",
+      sortAfterFiltering: query.q !== undefined,
     });
   }
 

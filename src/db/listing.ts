@@ -10,6 +10,12 @@ export interface Listing {
   sortColumns: Readonly<Record<string, string>>;
   /** Unique column appended to every order, so pages never overlap. */
   tieBreaker: string;
+  /**
+   * Sort the rows the filter found instead of reading an index in list order. For selective
+   * filters (a search served by its own indexes): otherwise the planner, which cannot estimate
+   * prefix and full-text matches well, may walk the whole ordering index and test every row.
+   */
+  sortAfterFiltering?: boolean;
 }
 
 function escapeLike(value: string): string {
@@ -26,9 +32,14 @@ export function applyListing(query: Knex.QueryBuilder, listing: Listing): Knex.Q
   }
   const column = listing.sortColumns[listing.sort.field];
   if (!column) throw new Error(`no sort column for ${listing.sort.field}`);
-  return query
-    .orderBy(column, listing.sort.descending ? "desc" : "asc")
-    .orderBy(listing.tieBreaker, listing.sort.descending ? "desc" : "asc");
+  const direction = listing.sort.descending ? "desc" : "asc";
+  if (listing.sortAfterFiltering) {
+    // coalesce(c, c) orders exactly as c does, but no index matches the expression.
+    query.orderByRaw(`coalesce(??, ??) ${direction}`, [column, column]);
+  } else {
+    query.orderBy(column, direction);
+  }
+  return query.orderBy(listing.tieBreaker, direction);
 }
 
 /** One page of a query, with the total count of the whole filtered list. */
