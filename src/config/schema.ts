@@ -85,6 +85,19 @@ const sipSchema = z
     /** Key for digest nonces; null: one is generated on first start and kept in the database. */
     nonceSecret: z.string().min(16).nullable(),
     nonceTtlSeconds: seconds(3600).pipe(z.number().min(10)),
+    /**
+     * Challenge algorithms in order (RFC 8760: the preferred first). Some MD5-only clients (sipp
+     * 3.6) answer only the first challenge, so they need "MD5,SHA-256".
+     */
+    digestAlgorithms: z
+      .string()
+      .transform((value) => value.split(",").map((part) => part.trim().toUpperCase()))
+      .pipe(
+        z
+          .array(z.enum(["SHA-256", "MD5"]))
+          .min(1)
+          .max(2),
+      ),
     defaultExpiresSeconds: seconds(86_400).pipe(z.number().min(1)),
     minExpiresSeconds: seconds(86_400).pipe(z.number().min(1)),
     maxExpiresSeconds: seconds(7 * 86_400).pipe(z.number().min(1)),
@@ -197,5 +210,6 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_SIP_TLS_CERT_FILE: "sip.tlsCertFile",
   PROVISIOND_SIP_TLS_KEY_FILE: "sip.tlsKeyFile",
   PROVISIOND_SIP_NONCE_SECRET: "sip.nonceSecret",
+  PROVISIOND_SIP_DIGEST_ALGORITHMS: "sip.digestAlgorithms",
   PROVISIOND_SIP_NODE_ID: "sip.nodeId",
 };

@@ -117,6 +117,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
     secret: await nonceSecret(config, options.knex),
     nonceTtlMs: config.nonceTtlSeconds * 1000,
     clock,
+    algorithms: config.digestAlgorithms,
   });
   const store = new BindingStore(options.knex, config.bindingFlushMs, sipLogger);
   const location = new Location(store, clock);
