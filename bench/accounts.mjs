@@ -50,6 +50,8 @@ const config = loadConfig({
   overrides: {
     http: { host: "127.0.0.1", port: 0, authFailureLimit: 100_000, importLimitBytes: 100 * 1024 * 1024 },
     log: { level: "silent" },
+    // Only the HTTP API is measured; the production SIP listeners would bind all interfaces.
+    sip: { enabled: false },
     secrets: { credentialKey: "62656e6368000000000000000000000000000000000000000000000000000001" },
     database: { dataDir: dataDir ?? tmpdir() },
   },
