@@ -15,6 +15,7 @@ import { buildOpenApiDocument } from "./http/openapi.js";
 import { operationsRoutes } from "./http/operations.js";
 import type { Route } from "./http/route.js";
 import { drainHttp, listenHttp } from "./http/server.js";
+import { createLicensing } from "./licensing/setup.js";
 import type { Logger } from "./logger.js";
 import { packageVersion } from "./package-info.js";
 import { registrationsOf, type SipRuntime, startSip } from "./sip/setup.js";
@@ -92,13 +93,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const accounts = new AccountService(database, clock, tenancy, new CredentialCipher(credentialKey), events);
   tenancy.useGroupProfilePolicy(accounts);
 
+  const metrics = createMetrics();
+  let licensing: Awaited<ReturnType<typeof createLicensing>>;
+  try {
+    licensing = await createLicensing({
+      config: config.license,
+      database,
+      clock,
+      logger,
+      accounts,
+      events,
+      registry: metrics.registry,
+    });
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+  accounts.addDetailSection("license", (accountId) => licensing.service.details(accountId));
   let sip: SipRuntime | null = null;
   accounts.addDetailSection("registrations", async (accountId) => {
     await sip?.flush();
     return registrationsOf(database.knex, accountId, clock.now());
   });
-
-  const metrics = createMetrics();
   const routes: Route[] = [];
   let openApiDocument: object | undefined;
   routes.push(
@@ -125,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }),
     ...tenancyRoutes(tenancy),
     ...accountRoutes(accounts),
+    ...licensing.routes,
   );
 
   const app = createHttpApp({
@@ -179,6 +196,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
       await sip?.close();
       await drainHttp(httpServer, config.shutdown.graceMs, logger);
+      await licensing.drain();
       if (ownsDatabase) await database.close();
       logger.info("shut down");
     })();

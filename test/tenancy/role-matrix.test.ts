@@ -357,6 +357,21 @@ const matrix: Record<string, Cell> = {
     },
   },
 
+  // Device-facing: digest-authenticated, so a bearer token changes nothing.
+  checkLicense: {
+    expect: everyone(401),
+    request: async () => ({ method: "POST", path: "/license/check", body: { sipDomain: "a.example.net" } }),
+  },
+  getLicensePublicKey: { expect: everyone(200), request: get("/license/public-key") },
+  // The matrix server has no license vendor configured: whoever may ask gets 503.
+  refreshAccountLicense: {
+    expect: writeInGroup(503),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator, { licenseKey: "LIC-MATRIX" })}/license/refresh`,
+    }),
+  },
+
   listAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events") },
   exportAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events.csv") },
 };

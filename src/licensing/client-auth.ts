@@ -1,0 +1,52 @@
+import type { DigestAuthenticator } from "../sip/digest.js";
+import { parseDigestParams } from "../sip/digest.js";
+import type { LicenseClient, LicenseService } from "./service.js";
+
+export type ClientAuthResult =
+  | { ok: true; client: LicenseClient }
+  | { ok: false; reason: string; challenge: string[] };
+
+/**
+ * HTTP digest authentication of a license check against the account's stored HA1, in the realm
+ * of the account's SIP domain (the DigestAuthenticator of src/sip does the digest itself).
+ */
+export class LicenseClientAuthenticator {
+  constructor(
+    private readonly digest: DigestAuthenticator,
+    private readonly licenses: LicenseService,
+  ) {}
+
+  async authenticate(input: {
+    authorization: string | undefined;
+    method: string;
+    /** The request target as sent (path and query): the digest's uri must name it. */
+    uri: string;
+    realm: string;
+  }): Promise<ClientAuthResult> {
+    const refuse = (reason: string, stale = false): ClientAuthResult => ({
+      ok: false,
+      reason,
+      challenge: this.digest.challenge(input.realm, { stale }),
+    });
+    if (!input.authorization) return refuse("no credentials: answer the digest challenge");
+    // The digest covers the uri the client names; it must be this request's, or a digest
+    // captured from another request could be replayed here.
+    const uri = parseDigestParams(input.authorization)?.get("uri");
+    if (uri !== undefined && uri !== input.uri) return refuse("the digest uri is not this request's");
+    // Filled by the credentials lookup, so the account is read once per check.
+    const lookup: { client: LicenseClient | null } = { client: null };
+    const result = await this.digest.verify({
+      authorization: input.authorization,
+      method: input.method,
+      realm: input.realm,
+      credentials: async (username) => {
+        lookup.client = await this.licenses.client(username, input.realm);
+        const subscriber = lookup.client?.subscriber;
+        return subscriber ? { ha1Md5: subscriber.ha1Md5, ha1Sha256: subscriber.ha1Sha256 } : null;
+      },
+    });
+    if (!result.ok) return refuse(result.reason, result.stale);
+    if (!lookup.client) return refuse("invalid credentials");
+    return { ok: true, client: lookup.client };
+  }
+}

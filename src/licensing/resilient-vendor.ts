@@ -1,0 +1,71 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../logger.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
+import type { LicenseMetrics } from "./metrics.js";
+import {
+  type LicenseVendor,
+  VendorFailure,
+  type VendorRequest,
+  type VerifiedAnswer,
+} from "./vendor-client.js";
+
+/**
+ * Timeouts (in the adapter), retries with exponential backoff and jitter, and a circuit
+ * breaker around any vendor adapter. A call the breaker refuses fails at once as unreachable.
+ */
+export class ResilientVendor implements LicenseVendor {
+  constructor(
+    private readonly inner: LicenseVendor,
+    private readonly breaker: CircuitBreaker,
+    private readonly options: { retries: number; retryBackoffMs: number },
+    private readonly metrics: LicenseMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get url(): string {
+    return this.inner.url;
+  }
+
+  async validate(request: VendorRequest): Promise<VerifiedAnswer> {
+    let lastFailure: VendorFailure | undefined;
+    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+      if (attempt > 0) {
+        const backoff = this.options.retryBackoffMs * 2 ** (attempt - 1);
+        await sleep(backoff / 2 + Math.random() * (backoff / 2));
+      }
+      if (!this.breaker.tryAcquire()) {
+        const retryAt = this.breaker.retryAt?.toISOString() ?? "soon";
+        throw (
+          lastFailure ??
+          new VendorFailure(
+            "unreachable",
+            `calls to the vendor are paused until ${retryAt} after repeated failures`,
+          )
+        );
+      }
+      const started = process.hrtime.bigint();
+      try {
+        const answer = await this.inner.validate(request);
+        this.metrics.vendorAttempt("ok", seconds(started));
+        this.breaker.recordSuccess();
+        return answer;
+      } catch (error) {
+        const failure =
+          error instanceof VendorFailure ? error : new VendorFailure("unreachable", (error as Error).message);
+        this.metrics.vendorAttempt(failure.kind, seconds(started));
+        this.breaker.recordFailure();
+        this.logger.warn(
+          { vendor: this.inner.url, attempt: attempt + 1, failure: failure.kind, detail: failure.message },
+          "license vendor call failed",
+        );
+        lastFailure = failure;
+        if (!failure.retryable) break;
+      }
+    }
+    throw lastFailure ?? new VendorFailure("unreachable", "the vendor was not called");
+  }
+}
+
+function seconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
