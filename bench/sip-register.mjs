@@ -157,7 +157,9 @@ async function startProvisiond(database) {
     PROVISIOND_SIP_DIGEST_ALGORITHMS: "MD5",
     PROVISIOND_SIP_WORKERS: process.env.BENCH_PROV_WORKERS ?? "",
   };
-  const child = spawn(process.execPath, [join(root, "dist/src/cli.js"), "serve"], {
+  // BENCH_NODE_ARGS: extra node options for provisiond, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, "dist/src/cli.js"), "serve"], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -277,8 +277,20 @@ export class DigestAuthenticator {
   private issueNonce(realm: string): string {
     const payload = Buffer.alloc(8 + nonceRandomBytes);
     payload.writeBigUInt64BE(BigInt(this.clock.now().getTime()), 0);
-    randomBytes(nonceRandomBytes).copy(payload, 8);
+    this.randomInto(payload, 8, nonceRandomBytes);
     return Buffer.concat([payload, this.mac(payload, realm)]).toString("base64url");
+  }
+
+  /** Random bytes from a pooled block: one getrandom call per 4 KiB instead of one per nonce. */
+  private randomPool = Buffer.alloc(0);
+  private randomOffset = 0;
+  private randomInto(target: Buffer, offset: number, length: number): void {
+    if (this.randomOffset + length > this.randomPool.length) {
+      this.randomPool = randomBytes(4096);
+      this.randomOffset = 0;
+    }
+    this.randomPool.copy(target, offset, this.randomOffset, this.randomOffset + length);
+    this.randomOffset += length;
   }
 
   private issuedAt(nonce: string, realm: string): number | null {

@@ -166,7 +166,7 @@ export class SipEndpoint {
       this.transactions.receiveResponse(message, flow);
       return;
     }
-    const via = parseVia(message.headers.values("via")[0] ?? "") as Via;
+    const via = message.parsed?.topVia ?? (parseVia(message.headers.values("via")[0] ?? "") as Via);
     this.applyReceived(message, via, flow);
     this.transactions.receiveRequest(message, via, flow);
   }
@@ -203,7 +203,7 @@ export class SipEndpoint {
       else this.logger.debug({ flow: flow.id }, "SIP response not sent: the connection is gone");
       return;
     }
-    const via = parseVia(request.headers.values("via")[0] ?? "");
+    const via = request.parsed?.topVia ?? parseVia(request.headers.values("via")[0] ?? "");
     if (!via) return;
     const rport = via.params.get("rport");
     const address = via.params.get("received") ?? via.host.replace(/^\[|\]$/g, "");

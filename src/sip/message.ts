@@ -1,3 +1,5 @@
+import type { CSeq, NameAddr, Via } from "./parser.js";
+
 /**
  * SIP messages (RFC 3261 section 7) as the parser produces them and the serialiser writes them.
  * Header values stay raw strings; the structured views (Via, CSeq, name-addr, Contact) are
@@ -45,11 +47,18 @@ const canonicalNames: Record<string, string> = {
   rseq: "RSeq",
 };
 
+const canonicalCache = new Map<string, string>();
+
 /** `content-length` -> `Content-Length`, with the few names whose case is not the rule. */
 export function canonicalHeaderName(key: string): string {
-  const special = canonicalNames[key];
-  if (special) return special;
-  return key.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  const cached = canonicalCache.get(key);
+  if (cached !== undefined) return cached;
+  const name =
+    canonicalNames[key] ??
+    key.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  // Bounded: header names come from peers, and a flood of invented ones must not grow this forever.
+  if (canonicalCache.size < 1000) canonicalCache.set(key, name);
+  return name;
 }
 
 /** Headers whose commas separate values (RFC 3261 section 7.3.1); others keep their commas. */
@@ -182,12 +191,25 @@ export function splitHeaderList(value: string): string[] {
   return out;
 }
 
+/**
+ * What the parser already parsed while validating a received message, kept so that the layers
+ * above do not parse it again. It describes the message as received (the top Via with received
+ * and rport applied); code that changes headers must not rely on it.
+ */
+export interface ParsedHeaders {
+  topVia: Via;
+  from: NameAddr;
+  to: NameAddr;
+  cseq: CSeq;
+}
+
 export interface SipRequest {
   kind: "request";
   method: string;
   uri: string;
   headers: SipHeaders;
   body: Buffer;
+  parsed?: ParsedHeaders;
 }
 
 export interface SipResponse {
@@ -196,6 +218,7 @@ export interface SipResponse {
   reason: string;
   headers: SipHeaders;
   body: Buffer;
+  parsed?: ParsedHeaders;
 }
 
 export type SipMessage = SipRequest | SipResponse;

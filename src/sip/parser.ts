@@ -40,6 +40,7 @@ export type ParseResult =
       partial?: SipMessage;
     };
 
+const emptyBody = Buffer.alloc(0);
 const methodPattern = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 const headerNamePattern = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 const mandatoryRequestHeaders = ["via", "from", "to", "call-id", "cseq"] as const;
@@ -175,14 +176,18 @@ export function parseMessage(
   const maxForwards = headers.get("max-forwards");
   if (maxForwards !== undefined && !/^[0-9]{1,10}$/.test(maxForwards))
     return reject("malformed Max-Forwards");
-  const via = headers.values("via")[0];
-  if (!via || !parseVia(via)) return reject("malformed Via");
-  if (!parseNameAddr(headers.get("from") ?? "") || !parseNameAddr(headers.get("to") ?? "")) {
-    return reject("malformed From or To");
-  }
+  const topVia = parseVia(headers.values("via")[0] ?? "");
+  if (!topVia) return reject("malformed Via");
+  const from = parseNameAddr(headers.get("from") ?? "");
+  const to = parseNameAddr(headers.get("to") ?? "");
+  if (!from || !to) return reject("malformed From or To");
   if (start.kind === "request" && !parseUri(start.uri)) return reject("malformed Request-URI", 400);
 
-  const message: SipMessage = { ...partial, body: Buffer.from(body) };
+  const message: SipMessage = {
+    ...partial,
+    body: body.length === 0 ? emptyBody : Buffer.from(body),
+    parsed: { topVia, from, to, cseq },
+  };
   return { ok: true, message };
 }
 

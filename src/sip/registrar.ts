@@ -52,7 +52,7 @@ export class Registrar {
 
   async handle(tx: ServerTransaction): Promise<void> {
     const request = tx.request;
-    const to = parseNameAddr(request.headers.get("to") ?? "");
+    const to = request.parsed?.to ?? parseNameAddr(request.headers.get("to") ?? "");
     const username = to?.parsedUri.user;
     if (!to || !username || to.parsedUri.scheme === "tel") {
       tx.reply(400, { headers: [warning("To must be the sip: address of an account")] });
@@ -157,7 +157,7 @@ export class Registrar {
     const request = tx.request;
     const now = this.deps.clock.now().getTime();
     const callId = request.headers.get("call-id") ?? "";
-    const cseq = parseCSeq(request.headers.get("cseq") ?? "")?.seq ?? 0;
+    const cseq = (request.parsed?.cseq ?? parseCSeq(request.headers.get("cseq") ?? ""))?.seq ?? 0;
     const contactLines = request.headers.getAll("contact");
     const contacts = parseContacts(contactLines);
     if (!contacts) {

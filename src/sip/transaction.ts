@@ -59,7 +59,10 @@ export class ServerTransaction {
     private readonly layer: TransactionLayer,
   ) {
     this.state = request.method === "INVITE" ? "proceeding" : "trying";
-    this.toTag = tagOf(request.headers.get("to")) === null ? newTag() : undefined;
+    const toTag = request.parsed
+      ? (request.parsed.to.params.get("tag") ?? null)
+      : tagOf(request.headers.get("to"));
+    this.toTag = toTag === null ? newTag() : undefined;
   }
 
   get isInvite(): boolean {
@@ -319,8 +322,8 @@ export class TransactionLayer {
   }
 
   receiveResponse(response: SipResponse, flow: Flow): void {
-    const via = parseVia(response.headers.values("via")[0] ?? "");
-    const cseq = parseCSeq(response.headers.get("cseq") ?? "");
+    const via = response.parsed?.topVia ?? parseVia(response.headers.values("via")[0] ?? "");
+    const cseq = response.parsed?.cseq ?? parseCSeq(response.headers.get("cseq") ?? "");
     if (!via?.branch || !cseq) return;
     const method = cseq.method === "ACK" ? "INVITE" : cseq.method;
     const transaction = this.client.get(`${via.branch}|${method}`);
