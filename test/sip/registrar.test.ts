@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseContacts } from "../../src/sip/parser.js";
+import { createResponse, type SipRequest, serializeMessage } from "../../src/sip/message.js";
+import { parseContacts, parseMessage } from "../../src/sip/parser.js";
 import { type SipTestServer, startSipTestServer } from "./support/accounts.js";
 import { TestSipClient } from "./support/client.js";
 import { TestRegistrar } from "./support/register.js";
@@ -180,5 +181,29 @@ describe("registrar", () => {
     expect(response.status).toBe(200);
     const [binding] = await registrations(id);
     expect(binding).toMatchObject({ transport: "tcp", sourceAddress: `127.0.0.1:${client.localPort}` });
+
+    // A request to the client goes over the connection it registered on (its flow): the client is
+    // not listening anywhere else.
+    const row = (await server.db.database.knex("sip_bindings").where({ account_id: id }).first()) as {
+      flow_id: string;
+    };
+    const endpoint = server.server.sip?.endpoint;
+    const flow = endpoint?.flow(row.flow_id);
+    expect(flow?.remote.port).toBe(client.localPort);
+    const options = parseMessage(
+      Buffer.from(
+        `OPTIONS sip:1010@127.0.0.1:${client.localPort};transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:${server.tcp.port};branch=z9hG4bK-flow-1\r\nMax-Forwards: 70\r\nFrom: <sip:127.0.0.1>;tag=srv\r\nTo: <sip:1010@127.0.0.1>\r\nCall-ID: flow-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    );
+    if (!options.ok || options.message.kind !== "request" || !flow || !endpoint) throw new Error("setup");
+    const answered = new Promise<number>((resolve) => {
+      endpoint.transactions.sendRequest(options.message as SipRequest, flow, {
+        onResponse: (response) => resolve(response.status),
+        onTimeout: () => resolve(408),
+      });
+    });
+    const received = await client.next((m) => m.kind === "request" && m.method === "OPTIONS");
+    client.send(serializeMessage(createResponse(received as SipRequest, 200)));
+    expect(await answered).toBe(200);
   });
 });
