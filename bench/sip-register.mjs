@@ -15,7 +15,9 @@
  * Environment: KAM_ANCHOR (anchor folder), BENCH_WORK (work folder), BENCH_DATABASE_URL
  * (PostgreSQL admin URL; default postgres://postgres@127.0.0.1:5432/postgres, PGlite when
  * unreachable), BENCH_SECONDS (length of each step, default 12), BENCH_KAM_RATES and
- * BENCH_PROV_RATES (comma-separated rate ladders), BENCH_PROV_WORKERS (provisiond processes).
+ * BENCH_PROV_RATES (comma-separated rate ladders), BENCH_PROV_WORKERS (provisiond SIP worker
+ * processes, sip.workers; default 2 like the anchor's 2 Kamailio workers; 1 = SIP in the main
+ * process), BENCH_SKIP_KAMAILIO, BENCH_NODE_ARGS.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,7 +33,7 @@ const users = 10_000;
 const password = process.env.BENCH_PASSWORD ?? "secret-bench";
 const seconds = Number(process.env.BENCH_SECONDS ?? 12);
 const kamRates = (process.env.BENCH_KAM_RATES ?? "9000,8000,7000,6000,5000").split(",").map(Number);
-const provRates = (process.env.BENCH_PROV_RATES ?? "2000,3000,3500,4000,4500,5000,6000,7000,8000,9000")
+const provRates = (process.env.BENCH_PROV_RATES ?? "2000,3000,4000,4500,5000,5500,6000,7000,8000,9000")
   .split(",")
   .map(Number);
 const provSipPort = 5080;
@@ -155,7 +157,8 @@ async function startProvisiond(database) {
     PROVISIOND_SIP_LISTEN: `udp:127.0.0.1:${provSipPort}`,
     // The anchor's Kamailio offers MD5 only, and sipp answers only the first challenge.
     PROVISIOND_SIP_DIGEST_ALGORITHMS: "MD5",
-    PROVISIOND_SIP_WORKERS: process.env.BENCH_PROV_WORKERS ?? "",
+    // Two SIP processes, as Kamailio runs two workers: one per core of this machine.
+    PROVISIOND_SIP_WORKERS: process.env.BENCH_PROV_WORKERS ?? "2",
   };
   // BENCH_NODE_ARGS: extra node options for provisiond, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);

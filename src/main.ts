@@ -173,6 +173,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sip = await startSip({
         config: config.sip,
         knex: database.knex,
+        databaseKind: database.kind,
+        shared: {
+          databaseUrl: config.database.url,
+          poolMax: config.database.poolMax,
+          logLevel: config.log.level,
+        },
         clock,
         logger,
         events,

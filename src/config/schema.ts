@@ -119,6 +119,8 @@ const sipSchema = z
     credentialCacheSeconds: seconds(3600),
     bindingFlushMs: z.coerce.number().int().min(0).max(10_000),
     purgeIntervalSeconds: seconds(3600).pipe(z.number().min(1)),
+    /** SIP processes: 1 serves SIP in the main process; more fork workers (PostgreSQL only). */
+    workers: z.coerce.number().int().min(1).max(64),
     /** Which node holds a binding's connection; null: the host name. */
     nodeId: z.string().min(1).nullable(),
   })
@@ -212,4 +214,5 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_SIP_NONCE_SECRET: "sip.nonceSecret",
   PROVISIOND_SIP_DIGEST_ALGORITHMS: "sip.digestAlgorithms",
   PROVISIOND_SIP_NODE_ID: "sip.nodeId",
+  PROVISIOND_SIP_WORKERS: "sip.workers",
 };

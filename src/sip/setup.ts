@@ -16,12 +16,16 @@ import { type FindSipSubscriber, SubscriberDirectory } from "./subscribers.js";
 import type { ServerTransaction } from "./transaction.js";
 import type { TlsFiles } from "./transport/stream.js";
 import type { TransportName } from "./transport/types.js";
+import { startSipWorkers } from "./workers.js";
 
 export type SipConfig = Config["sip"];
 
 export interface SipOptions {
   config: SipConfig;
   knex: Knex;
+  databaseKind: "postgres" | "pglite";
+  /** What sip.workers > 1 needs to start worker processes on the same PostgreSQL. */
+  shared?: { databaseUrl: string | null; poolMax: number; logLevel: string };
   clock: Clock;
   logger: Logger;
   findSipSubscriber: FindSipSubscriber;
@@ -29,7 +33,8 @@ export interface SipOptions {
 }
 
 export interface SipRuntime {
-  readonly endpoint: SipEndpoint;
+  /** This process's endpoint; null when worker processes serve SIP (sip.workers > 1). */
+  readonly endpoint: SipEndpoint | null;
   addresses(): Array<{ transport: TransportName; address: string; port: number }>;
   /** Writes queued binding changes now. */
   flush(): Promise<void>;
@@ -101,6 +106,29 @@ function tlsFiles(config: SipConfig): TlsFiles | undefined {
 export async function startSip(options: SipOptions): Promise<SipRuntime> {
   const { config, clock, logger } = options;
   const sipLogger = logger.child({ component: "sip" });
+  if (config.workers > 1) {
+    const databaseUrl = options.shared?.databaseUrl;
+    if (options.databaseKind !== "postgres" || !databaseUrl) {
+      throw new Error(
+        "sip.workers > 1 needs PostgreSQL (DATABASE_URL): the embedded database serves one process",
+      );
+    }
+    const workers = await startSipWorkers({
+      config,
+      databaseUrl,
+      poolMax: options.shared?.poolMax ?? 4,
+      logLevel: options.shared?.logLevel ?? "info",
+      logger: sipLogger,
+      events: options.events,
+      findSipSubscriber: options.findSipSubscriber,
+    });
+    return {
+      endpoint: null,
+      addresses: () => workers.addresses(),
+      flush: async () => {},
+      close: () => workers.close(),
+    };
+  }
   const tls = tlsFiles(config);
   const listen: ListenSpec[] = config.listen.filter((spec) => {
     if ((spec.transport === "tls" || spec.transport === "wss") && !tls) {

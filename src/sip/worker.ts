@@ -1,0 +1,71 @@
+/**
+ * A SIP worker process (sip.workers > 1): the SIP endpoint and registrar only, on the sockets the
+ * cluster primary shares. See src/sip/workers.ts.
+ */
+import type { SipSubscriber } from "../accounts/service.js";
+import { systemClock } from "../clock.js";
+import { openPostgres } from "../db/database.js";
+import { DomainEvents } from "../events.js";
+import { createLogger } from "../logger.js";
+import { startSip } from "./setup.js";
+import {
+  type PrimaryMessage,
+  type WorkerMessage,
+  type WorkerSettings,
+  workerSettingsVariable,
+} from "./workers.js";
+
+const send = (message: WorkerMessage) => process.send?.(message);
+
+async function main(): Promise<void> {
+  const settings = JSON.parse(process.env[workerSettingsVariable] ?? "null") as WorkerSettings | null;
+  if (!settings || !process.send) throw new Error("a SIP worker is started by the provisiond primary");
+  const logger = createLogger(settings.logLevel).child({ sipWorker: settings.index });
+  const database = openPostgres(settings.databaseUrl, settings.poolMax);
+  const events = new DomainEvents(logger);
+
+  let nextId = 0;
+  const pending = new Map<number, (subscriber: SipSubscriber | null) => void>();
+  const findSipSubscriber = (username: string, sipDomain: string) =>
+    new Promise<SipSubscriber | null>((resolve) => {
+      const id = ++nextId;
+      pending.set(id, resolve);
+      send({ type: "find-subscriber", id, username, sipDomain });
+    });
+
+  const runtime = await startSip({
+    config: {
+      ...settings.sip,
+      workers: 1,
+      nodeId: `${settings.sip.nodeId ?? (await import("node:os")).hostname()}/${settings.index}`,
+    },
+    knex: database.knex,
+    clock: systemClock,
+    logger,
+    events,
+    findSipSubscriber,
+    databaseKind: "postgres",
+  });
+
+  process.on("message", (message: PrimaryMessage) => {
+    if (message.type === "subscriber") {
+      pending.get(message.id)?.(message.subscriber);
+      pending.delete(message.id);
+    } else if (message.type === "domain-event") {
+      void events.publish([message.event]);
+    } else if (message.type === "shutdown") {
+      void runtime
+        .close()
+        .then(() => database.close())
+        .finally(() => process.exit(0));
+    }
+  });
+  // The primary going away (crash, kill) takes the worker with it.
+  process.on("disconnect", () => process.exit(0));
+  send({ type: "ready", addresses: runtime.addresses() });
+}
+
+main().catch((error: unknown) => {
+  send({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});
