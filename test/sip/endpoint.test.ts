@@ -150,7 +150,7 @@ describe("SIP endpoint over TCP, TLS and WebSocket", () => {
     await again.response(200);
   });
 
-  it("serves TLS with the configured certificate", async () => {
+  it("serves TLS with the configured certificate, and plain TCP beside it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sip-tls-"));
     execFileSync(
       "openssl",
@@ -172,11 +172,15 @@ describe("SIP endpoint over TCP, TLS and WebSocket", () => {
       { stdio: "ignore" },
     );
     const tls = { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
-    const { address } = await start((tx) => tx.reply(200), ["tls"], tls);
+    const { address } = await start((tx) => tx.reply(200), ["tcp", "tls"], tls);
     const c = await client("tls", address("tls"));
     c.send(options(c));
     const response = await c.response(200);
     expect(response.headers.get("via")).toContain("SIP/2.0/TLS");
+    // The plain TCP listener next to it stays plain.
+    const plain = await client("tcp", address("tcp"));
+    plain.send(options(plain));
+    expect((await plain.response(200)).headers.get("via")).toContain("SIP/2.0/TCP");
   });
 
   it("speaks RFC 7118 over WebSocket with the sip subprotocol", async () => {

@@ -102,9 +102,9 @@ export class StreamListener implements TransportListener {
     tls?: TlsFiles,
   ): Promise<StreamListener> {
     if (transport === "tls" && !tls) throw new Error("a TLS listener needs a key and a certificate");
-    const tlsOptions: TlsOptions | undefined = tls
-      ? { key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }
-      : undefined;
+    // Only a TLS listener speaks TLS, even when a certificate is configured for the others.
+    const tlsOptions: TlsOptions | undefined =
+      transport === "tls" && tls ? { key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" } : undefined;
     const server: Server = tlsOptions ? createTlsServer(tlsOptions) : createNetServer();
     server.maxConnections = limits.maxConnections;
     await new Promise<void>((resolve, reject) => {

@@ -29,7 +29,8 @@ export class WebSocketListener implements TransportListener {
     tls?: TlsFiles,
   ): Promise<WebSocketListener> {
     if (transport === "wss" && !tls) throw new Error("a WSS listener needs a key and a certificate");
-    const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }) : createHttpServer();
+    const server: Server =
+      transport === "wss" && tls ? createHttpsServer({ key: tls.key, cert: tls.cert }) : createHttpServer();
     const wss = new WebSocketServer({
       server,
       maxPayload: limits.maxMessageBytes,
