@@ -96,6 +96,8 @@ const batchRows = 500;
  */
 export class BindingStore {
   private pending = new Map<string, PendingWrite>();
+  /** Batches handed to the database and not committed yet. */
+  private readonly writing = new Set<Map<string, PendingWrite>>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -105,12 +107,24 @@ export class BindingStore {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * The account's bindings: the database's rows with this process's queued and in-flight changes
+   * on top, so a read never waits for a flush and never misses a change not written yet.
+   */
   async loadAccount(accountId: string, now: Date): Promise<Binding[]> {
     const rows = (await this.knex("sip_bindings")
       .where({ account_id: accountId })
       .andWhere("expires_at", ">", now)
       .orderBy("created_at")) as BindingRow[];
-    return rows.map(fromRow);
+    const byContact = new Map(rows.map((row) => [row.contact, fromRow(row)]));
+    for (const batch of [...this.writing, this.pending]) {
+      for (const change of batch.values()) {
+        if (change.binding.accountId !== accountId) continue;
+        if (change.op === "upsert") byContact.set(change.binding.contact, change.binding);
+        else byContact.delete(change.binding.contact);
+      }
+    }
+    return [...byContact.values()].filter((binding) => binding.expiresAt > now.getTime());
   }
 
   /** Queues changes; resolves once they are written when write-behind is off, at once otherwise. */
@@ -135,7 +149,10 @@ export class BindingStore {
     }
     const batch = this.pending;
     this.pending = new Map();
-    this.flushing = this.flushing.then(() => this.writeBatch(batch));
+    if (batch.size > 0) this.writing.add(batch);
+    this.flushing = this.flushing
+      .then(() => this.writeBatch(batch))
+      .finally(() => this.writing.delete(batch));
     return this.flushing;
   }
 

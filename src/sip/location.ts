@@ -3,13 +3,15 @@ import type { Binding, BindingStore } from "./binding-store.js";
 
 interface CacheEntry {
   bindings: Binding[];
-  loadedAt: number;
+  /** Re-read from the database after this time; spread out so that entries do not expire together. */
+  freshUntil: number;
 }
 
 /**
  * The location service: each account's bindings, from an in-memory cache in front of the
- * sip_bindings table. The cache is this node's working copy; an entry older than cacheTtlMs is
- * re-read from the database, so a client that moves to another node is seen within that time.
+ * sip_bindings table. The cache is this node's working copy; an entry not written by this node
+ * for about cacheTtlMs is re-read from the database, so a client that moves to another node is
+ * seen within that time.
  */
 export class Location {
   private readonly cache = new Map<string, CacheEntry>();
@@ -25,7 +27,7 @@ export class Location {
   async bindingsOf(accountId: string): Promise<Binding[]> {
     const now = this.clock.now().getTime();
     let entry = this.cache.get(accountId);
-    if (!entry || now - entry.loadedAt > this.cacheTtlMs) entry = await this.load(accountId);
+    if (!entry || now > entry.freshUntil) entry = await this.load(accountId);
     return entry.bindings.filter((binding) => binding.expiresAt > now);
   }
 
@@ -33,10 +35,9 @@ export class Location {
     let loading = this.loading.get(accountId);
     if (!loading) {
       loading = (async () => {
-        // Queued writes first, so the read sees this node's latest changes.
-        await this.store.flush();
+        // The store lays this node's unwritten changes over the rows: no need to wait for a flush.
         const bindings = await this.store.loadAccount(accountId, this.clock.now());
-        const entry = { bindings, loadedAt: this.clock.now().getTime() };
+        const entry = { bindings, freshUntil: this.freshUntil() };
         this.cache.set(accountId, entry);
         return entry;
       })().finally(() => this.loading.delete(accountId));
@@ -45,15 +46,17 @@ export class Location {
     return loading;
   }
 
+  private freshUntil(): number {
+    return this.clock.now().getTime() + this.cacheTtlMs * (0.75 + Math.random() * 0.5);
+  }
+
   /**
    * Sets the account's bindings (the result of one REGISTER) and writes the difference. The
    * cache changes synchronously, so two REGISTERs of one account never interleave here.
    */
   update(accountId: string, bindings: Binding[], upserts: Binding[], deletes: Binding[]): Promise<void> {
-    this.cache.set(accountId, {
-      bindings,
-      loadedAt: this.cache.get(accountId)?.loadedAt ?? this.clock.now().getTime(),
-    });
+    // What this node just wrote is the newest state of the account: fresh again.
+    this.cache.set(accountId, { bindings, freshUntil: this.freshUntil() });
     if (upserts.length === 0 && deletes.length === 0) return Promise.resolve();
     return this.store.write(upserts, deletes);
   }

@@ -5,7 +5,8 @@ export type FindSipSubscriber = (username: string, sipDomain: string) => Promise
 
 interface Entry {
   subscriber: SipSubscriber;
-  cachedAt: number;
+  /** Served from memory until then; spread out so that a whole warm cache does not expire at once. */
+  freshUntil: number;
 }
 
 /**
@@ -29,7 +30,7 @@ export class SubscriberDirectory {
     const key = `${username}@${sipDomain.toLowerCase()}`;
     const entry = this.byKey.get(key);
     const now = this.clock.now().getTime();
-    if (entry && now - entry.cachedAt < this.ttlMs) return entry.subscriber;
+    if (entry && now < entry.freshUntil) return entry.subscriber;
     let pending = this.inFlight.get(key);
     if (!pending) {
       const generation = this.generation;
@@ -37,7 +38,7 @@ export class SubscriberDirectory {
         .then((subscriber) => {
           // An event that arrived during the lookup may have made this answer stale: do not keep it.
           if (subscriber && this.ttlMs > 0 && generation === this.generation) {
-            this.byKey.set(key, { subscriber, cachedAt: now });
+            this.byKey.set(key, { subscriber, freshUntil: now + this.ttlMs * (0.75 + Math.random() * 0.5) });
             this.keyOfAccount.set(subscriber.accountId, key);
           }
           return subscriber;

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -24,10 +25,11 @@ async function start(
   onRequest: (tx: ServerTransaction) => void,
   transports: Array<"udp" | "tcp" | "tls" | "ws"> = ["udp", "tcp"],
   tls?: { key: Buffer; cert: Buffer },
+  idleTimeoutMs = 60_000,
 ) {
   endpoint = await SipEndpoint.start({
     listen: transports.map((transport) => ({ transport, host: "127.0.0.1", port: 0 })),
-    limits: { ...defaultParserLimits, idleTimeoutMs: 60_000, maxConnections: 100 },
+    limits: { ...defaultParserLimits, idleTimeoutMs, maxConnections: 100 },
     timers: { t1: 500, t2: 4000, t4: 5000 },
     tls,
     logger,
@@ -148,6 +150,15 @@ describe("SIP endpoint over TCP, TLS and WebSocket", () => {
     clients.push(again);
     again.send(options(again));
     await again.response(200);
+  });
+
+  it("closes idle connections", async () => {
+    const { address } = await start((tx) => tx.reply(200), ["tcp"], undefined, 300);
+    const socket = connect({ host: "127.0.0.1", port: address("tcp").port });
+    const started = Date.now();
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it("serves TLS with the configured certificate, and plain TCP beside it", async () => {
