@@ -175,6 +175,11 @@ function quote(value: string): string {
 
 const invalidCredentials = "invalid credentials";
 
+/** The issue time written into a nonce this class made (already checked by its HMAC). */
+function nonceIssueTime(nonce: string): number {
+  return Number(Buffer.from(nonce.slice(0, 11), "base64url").readBigUInt64BE(0));
+}
+
 export class DigestAuthenticator {
   private readonly key: Buffer;
   private readonly nonceTtlMs: number;
@@ -185,8 +190,6 @@ export class DigestAuthenticator {
   private readonly nonceCounts = new Map<string, number>();
   /** Nonces issued at or before this time that are not tracked any more count as used. */
   private forgottenBeforeMs = Number.NEGATIVE_INFINITY;
-  /** Issue time of each tracked nonce, so forgetting one moves forgottenBeforeMs correctly. */
-  private readonly nonceIssued = new Map<string, number>();
 
   constructor(options: DigestAuthenticatorOptions) {
     this.key = createHash("sha256").update("provisiond digest nonce\0").update(options.secret).digest();
@@ -317,10 +320,9 @@ export class DigestAuthenticator {
     if (count < 1) return false;
     const last = this.nonceCounts.get(nonce);
     if (last === undefined) {
-      const issued = Number(Buffer.from(nonce, "base64url").readBigUInt64BE(0));
+      const issued = nonceIssueTime(nonce);
       if (issued <= this.forgottenBeforeMs) return false;
       this.nonceCounts.set(nonce, count);
-      this.nonceIssued.set(nonce, issued);
       this.forgetOldNonces();
       return true;
     }
@@ -334,12 +336,12 @@ export class DigestAuthenticator {
   private forgetOldNonces(): void {
     const expiredBefore = this.clock.now().getTime() - this.nonceTtlMs;
     for (const [nonce] of this.nonceCounts) {
-      const issued = this.nonceIssued.get(nonce) ?? 0;
+      // The issue time is in the nonce itself: no second map to keep per nonce.
+      const issued = nonceIssueTime(nonce);
       const overCapacity = this.nonceCounts.size > this.maxTrackedNonces;
       // Expired nonces are refused by their issue time anyway, so forgetting them costs nothing.
       if (issued >= expiredBefore && !overCapacity) break;
       this.nonceCounts.delete(nonce);
-      this.nonceIssued.delete(nonce);
       if (issued >= expiredBefore && issued > this.forgottenBeforeMs) this.forgottenBeforeMs = issued;
     }
   }

@@ -56,7 +56,10 @@ export class SipEndpoint {
         onRequest: options.onRequest,
         ...(options.onStrayAck ? { onStrayAck: options.onStrayAck } : {}),
       },
-      (bytes, transaction) => this.sendResponseBytes(bytes, transaction.request, transaction.flow),
+      (bytes, transaction) => {
+        transaction.destination ??= this.responseDestination(transaction.request, transaction.flow);
+        this.sendResponse(bytes, transaction.destination, transaction.flow);
+      },
     );
   }
 
@@ -155,7 +158,7 @@ export class SipEndpoint {
           const response = createResponse(partial, result.status, {
             headers: [["Warning", `399 provisiond "${result.reason.replace(/"/g, "'")}"`]],
           });
-          this.sendResponseBytes(serializeMessage(response), partial, flow);
+          this.sendResponse(serializeMessage(response), this.responseDestination(partial, flow), flow);
         }
       }
       this.logger.debug({ flow: flow.id, reason: result.reason }, "SIP message rejected");
@@ -197,23 +200,21 @@ export class SipEndpoint {
    * RFC 3261 section 18.2.2: over a connection back on that connection; over UDP to the
    * received address and the rport (or sent-by) port, from the socket the request came to.
    */
-  private sendResponseBytes(bytes: Buffer, request: SipRequest, flow: Flow): void {
-    if (flow.reliable) {
-      if (flow.isOpen()) flow.send(bytes);
-      else this.logger.debug({ flow: flow.id }, "SIP response not sent: the connection is gone");
-      return;
-    }
+  private responseDestination(request: SipRequest, flow: Flow): Flow | undefined {
+    if (flow.reliable) return flow;
     const via = request.parsed?.topVia ?? parseVia(request.headers.values("via")[0] ?? "");
-    if (!via) return;
+    if (!via) return undefined;
     const rport = via.params.get("rport");
     const address = via.params.get("received") ?? via.host.replace(/^\[|\]$/g, "");
     const port = rport ? Number(rport) : (via.port ?? 5060);
-    if (address === flow.remote.address && port === flow.remote.port) {
-      flow.send(bytes);
-      return;
-    }
+    if (address === flow.remote.address && port === flow.remote.port) return flow;
     const listener = this.listeners.find((l) => l.transport === "udp" && l.address.port === flow.local.port);
-    if (listener instanceof UdpListener) listener.flowTo({ address, port }).send(bytes);
+    return listener instanceof UdpListener ? listener.flowTo({ address, port }) : undefined;
+  }
+
+  private sendResponse(bytes: Buffer, destination: Flow | undefined, flow: Flow): void {
+    if (destination?.isOpen()) destination.send(bytes);
+    else this.logger.debug({ flow: flow.id }, "SIP response not sent: the connection is gone");
   }
 
   /** Sends a request statelessly (an ACK for a 2xx, a keep-alive); transactions use sendRequest. */

@@ -177,12 +177,14 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
 
   const onRequest = (tx: ServerTransaction): void => {
     switch (tx.request.method) {
-      case "REGISTER":
+      case "REGISTER": {
+        const callId = tx.request.headers.get("call-id");
         registrar.handle(tx).catch((error: unknown) => {
-          sipLogger.error({ err: error, callId: tx.request.headers.get("call-id") }, "SIP REGISTER failed");
+          sipLogger.error({ err: error, callId }, "SIP REGISTER failed");
           tx.reply(500);
         });
         return;
+      }
       case "OPTIONS":
         tx.reply(200, { headers: [["Allow", "REGISTER, OPTIONS"]] });
         return;

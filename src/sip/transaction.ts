@@ -46,6 +46,10 @@ export type ServerTransactionState =
 
 export class ServerTransaction {
   state: ServerTransactionState;
+  readonly method: string;
+  /** Where responses go (RFC 3261 section 18.2.2), worked out by the endpoint at the first one. */
+  destination: Flow | undefined;
+  private requestRef: SipRequest | null;
   private lastResponse: Buffer | null = null;
   private timer: TimerHandle | null = null;
   private retransmitTimer: TimerHandle | null = null;
@@ -54,10 +58,12 @@ export class ServerTransaction {
 
   constructor(
     readonly key: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly flow: Flow,
     private readonly layer: TransactionLayer,
   ) {
+    this.requestRef = request;
+    this.method = request.method;
     this.state = request.method === "INVITE" ? "proceeding" : "trying";
     const toTag = request.parsed
       ? (request.parsed.to.params.get("tag") ?? null)
@@ -65,8 +71,18 @@ export class ServerTransaction {
     this.toTag = toTag === null ? newTag() : undefined;
   }
 
+  /**
+   * The request, for the TU while it works on it. After the final response the transaction only
+   * keeps what absorbing retransmissions needs (the response bytes and where they go): a busy
+   * registrar holds hundreds of thousands of completed transactions through Timer J.
+   */
+  get request(): SipRequest {
+    if (!this.requestRef) throw new Error("the request of a completed transaction is released");
+    return this.requestRef;
+  }
+
   get isInvite(): boolean {
-    return this.request.method === "INVITE";
+    return this.method === "INVITE";
   }
 
   /** Sends a response built by the TU and moves the state machine. Late responses are dropped. */
@@ -82,6 +98,7 @@ export class ServerTransaction {
       this.state = "proceeding";
       return;
     }
+    this.requestRef = null;
     if (!this.isInvite) {
       // Timer J: absorb request retransmissions for 64*T1 on UDP.
       this.state = "completed";
@@ -113,8 +130,9 @@ export class ServerTransaction {
 
   /** Builds and sends a response in one go. */
   reply(status: number, options: Parameters<typeof createResponse>[2] = {}): void {
+    if (!this.requestRef) return; // answered already: late answers are dropped
     this.respond(
-      createResponse(this.request, status, { ...(this.toTag ? { toTag: this.toTag } : {}), ...options }),
+      createResponse(this.requestRef, status, { ...(this.toTag ? { toTag: this.toTag } : {}), ...options }),
     );
   }
 
