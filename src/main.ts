@@ -161,7 +161,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let listening: Awaited<ReturnType<typeof listenHttp>>;
   try {
-    listening = await listenHttp(app.callback(), config.http);
+    const listener = licensing.withFastPath(app.callback(), {
+      metrics,
+      logger,
+      isShuttingDown: () => shuttingDown,
+    });
+    listening = await listenHttp(listener, config.http);
   } catch (error) {
     if (ownsDatabase) await database.close();
     throw error;

@@ -1,5 +1,4 @@
 import type { DigestAuthenticator } from "../sip/digest.js";
-import { parseDigestParams } from "../sip/digest.js";
 import type { LicenseClient, LicenseService } from "./service.js";
 
 export type ClientAuthResult =
@@ -31,8 +30,8 @@ export class LicenseClientAuthenticator {
     if (!input.authorization) return refuse("no credentials: answer the digest challenge");
     // The digest covers the uri the client names; it must be this request's, or a digest
     // captured from another request could be replayed here.
-    const uri = parseDigestParams(input.authorization)?.get("uri");
-    if (uri !== undefined && uri !== input.uri) return refuse("the digest uri is not this request's");
+    if (!digestNamesUri(input.authorization, input.uri))
+      return refuse("the digest uri is not this request's");
     // Filled by the credentials lookup, so the account is read once per check.
     const lookup: { client: LicenseClient | null } = { client: null };
     const result = await this.digest.verify({
@@ -49,4 +48,16 @@ export class LicenseClientAuthenticator {
     if (!lookup.client) return refuse("invalid credentials");
     return { ok: true, client: lookup.client };
   }
+}
+
+/**
+ * Whether the header's uri parameter is exactly this request's. A cheap scan rather than a
+ * second full parse (the authenticator parses the header anyway): a uri naming anything else,
+ * or two uri parameters, fails; a header without one fails in the authenticator.
+ */
+export function digestNamesUri(authorization: string, uri: string): boolean {
+  const values = [...authorization.matchAll(/(?:^|[\s,])uri\s*=\s*(?:"([^"]*)"|([^\s,"]*))/gi)].map(
+    (m) => m[1] ?? m[2],
+  );
+  return values.length === 0 || (values.length === 1 && values[0] === uri);
 }
