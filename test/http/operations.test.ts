@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrateRollback } from "../../src/db/migrate.js";
+import { bodyContentTypes } from "../../src/http/route.js";
 import { databaseKind } from "../support/database.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -92,7 +93,8 @@ describe(`health, readiness, metrics and OpenAPI on ${databaseKind}`, () => {
       expect(success, route.operationId).toBeDefined();
       if (route.response.schema) expect(success?.content, route.operationId).toBeDefined();
       if (route.request?.body) {
-        expect(operation?.requestBody?.content["application/json"]?.schema, route.operationId).toBeDefined();
+        const contentType = bodyContentTypes[route.request.bodyType ?? "json"];
+        expect(operation?.requestBody?.content[contentType]?.schema, route.operationId).toBeDefined();
         expect(operation?.responses["400"], route.operationId).toBeDefined();
       }
       for (const name of Object.keys(route.request?.params?.shape ?? {})) {
