@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { z } from "zod";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -14,14 +15,38 @@ const port = z.coerce.number().int().min(0).max(65535);
 
 const seconds = (max: number) => z.coerce.number().int().min(0).max(max);
 
+function isEd25519PublicKey(text: string): boolean {
+  try {
+    const trimmed = text.trim();
+    if (!trimmed.startsWith("-----BEGIN")) return Buffer.from(trimmed, "base64").length === 32;
+    return createPublicKey(trimmed).asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
+
+function isEd25519PrivateKey(text: string): boolean {
+  try {
+    return createPrivateKey(text).asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
+
 /** The license proxy (src/licensing, docs/license-protocol.md). */
 const licenseSchema = z
   .object({
     vendorUrl: z.url({ protocol: /^https?$/ }).nullable(),
     /** The vendor's Ed25519 public key: PEM (SPKI) or the raw 32 bytes in base64. */
-    vendorPublicKey: z.string().min(1).nullable(),
+    vendorPublicKey: z
+      .string()
+      .refine(isEd25519PublicKey, "must be an Ed25519 public key: PEM, or the raw 32 bytes in base64")
+      .nullable(),
     /** This server's Ed25519 private key (PEM, PKCS#8); null: generated once, kept in the database. */
-    signingKey: z.string().min(1).nullable(),
+    signingKey: z
+      .string()
+      .refine(isEd25519PrivateKey, "must be an Ed25519 private key in PEM (PKCS#8)")
+      .nullable(),
     timeoutMs: z.coerce.number().int().min(50).max(60_000),
     retries: z.coerce.number().int().min(0).max(10),
     retryBackoffMs: z.coerce.number().int().min(0).max(60_000),

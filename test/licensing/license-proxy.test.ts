@@ -482,6 +482,22 @@ describe(`license proxy on ${databaseKind}`, () => {
     expect(vendorCalls(account)).toBe(0);
   });
 
+  it("documents its routes in the OpenAPI document", async () => {
+    const doc = (await (await fetch(`${t.url}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+    };
+    const check = doc.paths["/license/check"]?.post;
+    expect(check?.requestBody).toBeDefined();
+    expect(Object.keys(check?.responses ?? {})).toEqual(
+      expect.arrayContaining(["200", "400", "401", "403", "409", "503"]),
+    );
+    expect(doc.paths["/license/public-key"]?.get?.responses["200"]).toBeDefined();
+    const refresh = doc.paths["/api/v1/accounts/{id}/license/refresh"]?.post;
+    expect(Object.keys(refresh?.responses ?? {})).toEqual(
+      expect.arrayContaining(["200", "401", "403", "404", "503"]),
+    );
+  });
+
   it("exports cache hit ratio, vendor latency and breaker state", async () => {
     const metrics = await fetch(`${t.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/provisiond_license_cache_hit_ratio\{[^}]*\} 0\.\d+/);
