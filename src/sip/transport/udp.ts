@@ -5,6 +5,11 @@ import type { Flow, SocketAddress, TransportEvents, TransportLimits, TransportLi
 /** SIP over UDP (RFC 3261 section 18): one datagram is one message. */
 export class UdpListener implements TransportListener {
   readonly transport = "udp" as const;
+  /**
+   * One flow object per remote address rather than one per datagram: completed transactions keep
+   * their flow for 32 s (Timer J), and at thousands of messages a second that adds up.
+   */
+  private readonly flows = new Map<string, Flow>();
   private constructor(
     private readonly socket: Socket,
     readonly address: SocketAddress,
@@ -46,6 +51,17 @@ export class UdpListener implements TransportListener {
   }
 
   flowTo(remote: SocketAddress): Flow {
+    const key = `${remote.address}:${remote.port}`;
+    const known = this.flows.get(key);
+    if (known) return known;
+    // Bounded: a flood from spoofed addresses must not grow this without end.
+    if (this.flows.size >= 100_000) this.flows.clear();
+    const flow = this.newFlow(remote);
+    this.flows.set(key, flow);
+    return flow;
+  }
+
+  private newFlow(remote: SocketAddress): Flow {
     const socket = this.socket;
     const local = this.address;
     return {
