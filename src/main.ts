@@ -104,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       accounts,
       events,
       registry: metrics.registry,
+      authFailures: { limit: config.sip.authFailureLimit, windowSeconds: config.sip.authFailureWindowSeconds },
     });
   } catch (error) {
     if (ownsDatabase) await database.close();

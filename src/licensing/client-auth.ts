@@ -1,4 +1,7 @@
+import { RateLimitedError } from "../errors.js";
+import type { Logger } from "../logger.js";
 import type { DigestAuthenticator } from "../sip/digest.js";
+import type { FailureLimiter } from "../sip/failure-limiter.js";
 import type { LicenseClient, LicenseService } from "./service.js";
 
 export type ClientAuthResult =
@@ -13,6 +16,9 @@ export class LicenseClientAuthenticator {
   constructor(
     private readonly digest: DigestAuthenticator,
     private readonly licenses: LicenseService,
+    /** Wrong passwords per user and per source address: past the limit, 429 until the window ends. */
+    private readonly failures: { user: FailureLimiter; address: FailureLimiter },
+    private readonly logger: Logger,
   ) {}
 
   async authenticate(input: {
@@ -21,6 +27,8 @@ export class LicenseClientAuthenticator {
     /** The request target as sent (path and query): the digest's uri must name it. */
     uri: string;
     realm: string;
+    /** The client's address, for the failure limit. */
+    address: string;
   }): Promise<ClientAuthResult> {
     const refuse = (reason: string, stale = false): ClientAuthResult => ({
       ok: false,
@@ -28,6 +36,17 @@ export class LicenseClientAuthenticator {
       challenge: this.digest.challenge(input.realm, { stale }),
     });
     if (!input.authorization) return refuse("no credentials: answer the digest challenge");
+    const userKey = `${usernameOf(input.authorization)}@${input.realm}`;
+    const blocked = Math.max(
+      this.failures.address.blockedForSeconds(input.address),
+      this.failures.user.blockedForSeconds(userKey),
+    );
+    if (blocked > 0) {
+      throw new RateLimitedError(
+        blocked,
+        "too many failed license checks for this user or address; try again later",
+      );
+    }
     // The digest covers the uri the client names; it must be this request's, or a digest
     // captured from another request could be replayed here.
     if (!digestNamesUri(input.authorization, input.uri))
@@ -44,10 +63,40 @@ export class LicenseClientAuthenticator {
         return subscriber ? { ha1Md5: subscriber.ha1Md5, ha1Sha256: subscriber.ha1Sha256 } : null;
       },
     });
-    if (!result.ok) return refuse(result.reason, result.stale);
+    if (!result.ok) {
+      // A wrong password (or unknown user) counts; a stale nonce or a malformed header does not.
+      if (result.reason === "invalid credentials") this.recordFailure(input.address, userKey);
+      return refuse(result.reason, result.stale);
+    }
     if (!lookup.client) return refuse("invalid credentials");
     return { ok: true, client: lookup.client };
   }
+
+  private recordFailure(address: string, user: string): void {
+    const byAddress = this.failures.address.recordFailure(address);
+    const byUser = this.failures.user.recordFailure(user);
+    if (byAddress.blockedNow || byUser.blockedNow) {
+      this.logger.warn(
+        {
+          security: "license.check.rate_limited",
+          source: address,
+          user,
+          failuresFromAddress: byAddress.count,
+          failuresForUser: byUser.count,
+        },
+        "license check: repeated authentication failures, refusing further attempts for a while",
+      );
+    } else if (byAddress.count < 10_000) {
+      this.logger.info(
+        { security: "license.check.auth_failed", source: address, user },
+        "license check: authentication failed",
+      );
+    }
+  }
+}
+
+function usernameOf(authorization: string): string {
+  return /(?:^|[\s,])username\s*=\s*"([^"]*)"/i.exec(authorization)?.[1] ?? "";
 }
 
 /**

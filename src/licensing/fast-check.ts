@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { AppError, BadRequestError, ValidationError } from "../errors.js";
+import { AppError, BadRequestError, RateLimitedError, ValidationError } from "../errors.js";
 import type { Metrics } from "../http/metrics.js";
 import { problemContentType } from "../http/problem.js";
 import { validate } from "../http/validate.js";
@@ -97,6 +97,7 @@ async function answer(
       method: "POST",
       uri: req.url ?? path,
       realm: body.sipDomain,
+      address: req.socket.remoteAddress ?? "",
     });
     if (!auth.ok) {
       res.setHeader("WWW-Authenticate", auth.challenge);
@@ -115,6 +116,7 @@ async function answer(
   } catch (error) {
     if (error instanceof DirectLicenseModeError && error.vendorUrl)
       res.setHeader(vendorUrlHeader, error.vendorUrl);
+    if (error instanceof RateLimitedError) res.setHeader("Retry-After", String(error.retryAfterSeconds));
     if (error instanceof AppError) {
       writeProblem(res, error.status, error.type, error.title, error.message, requestId, error);
       return;

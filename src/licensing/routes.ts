@@ -60,6 +60,7 @@ export function licensingRoutes(deps: {
           method: ctx.method,
           uri: ctx.url,
           realm: body.sipDomain,
+          address: ctx.ip,
         });
         if (!auth.ok) {
           ctx.set("WWW-Authenticate", auth.challenge);

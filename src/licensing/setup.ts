@@ -8,6 +8,7 @@ import type { Metrics } from "../http/metrics.js";
 import type { Route } from "../http/route.js";
 import type { Logger } from "../logger.js";
 import { DigestAuthenticator } from "../sip/digest.js";
+import { FailureLimiter } from "../sip/failure-limiter.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import { LicenseClientAuthenticator } from "./client-auth.js";
 import { EnvelopeSigner } from "./envelope-signer.js";
@@ -43,6 +44,8 @@ export async function createLicensing(deps: {
   accounts: LicenseAccounts;
   events: DomainEvents;
   registry: Registry;
+  /** Wrong passwords allowed per user (ten times as many per address) in a window. */
+  authFailures: { limit: number; windowSeconds: number };
   /** A vendor adapter other than the HTTP protocol one (tests, other vendors). */
   vendor?: LicenseVendor;
 }): Promise<Licensing> {
@@ -98,7 +101,17 @@ export async function createLicensing(deps: {
     nonceTtlMs,
     clock,
   });
-  const authenticator = new LicenseClientAuthenticator(digest, service);
+  // The same limits as SIP REGISTER: these are the same credentials, attacked over HTTP.
+  const failureWindowMs = deps.authFailures.windowSeconds * 1000;
+  const authenticator = new LicenseClientAuthenticator(
+    digest,
+    service,
+    {
+      user: new FailureLimiter(deps.authFailures.limit, failureWindowMs, clock),
+      address: new FailureLimiter(deps.authFailures.limit * 10, failureWindowMs, clock),
+    },
+    logger,
+  );
   return {
     service,
     routes: licensingRoutes({ licenses: service, authenticator, signer }),

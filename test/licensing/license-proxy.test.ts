@@ -395,6 +395,25 @@ describe(`license proxy on ${databaseKind}`, () => {
     );
   });
 
+  it("refuses a user for a while after repeated wrong passwords, with Retry-After", async () => {
+    const { account, client } = await licensed();
+    await client.challenge();
+    for (let i = 0; i < 10; i++) {
+      const wrong = await client.post(
+        { sipDomain: account.sipDomain },
+        client.authorization("wrong-Password-1"),
+      );
+      expect(wrong.status).toBe(401);
+    }
+    const blocked = await client.post({ sipDomain: account.sipDomain }, client.authorization());
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(blocked.headers.get("content-type")).toContain("application/problem+json");
+    expect(t.logs.lines().some((line) => line.security === "license.check.rate_limited")).toBe(true);
+    clock.advance(301_000);
+    expect((await client.check()).status).toBe(200);
+  });
+
   it("answers 409 with the vendor URL for a direct-mode account and 403 for a disabled one", async () => {
     const direct = await licensed({ licenseMode: "direct" });
     const result = await direct.client.check();
