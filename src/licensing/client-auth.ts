@@ -1,7 +1,8 @@
 import { RateLimitedError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { DigestAuthenticator } from "../sip/digest.js";
+import { type DigestAuthenticator, parseDigestParams } from "../sip/digest.js";
 import type { FailureLimiter } from "../sip/failure-limiter.js";
+import type { DigestSessions } from "./digest-sessions.js";
 import type { LicenseClient, LicenseService } from "./service.js";
 
 export type ClientAuthResult =
@@ -19,6 +20,7 @@ export class LicenseClientAuthenticator {
     /** Wrong passwords per user and per source address: past the limit, 429 until the window ends. */
     private readonly failures: { user: FailureLimiter; address: FailureLimiter },
     private readonly logger: Logger,
+    private readonly sessions: DigestSessions,
   ) {}
 
   async authenticate(input: {
@@ -36,7 +38,10 @@ export class LicenseClientAuthenticator {
       challenge: this.digest.challenge(input.realm, { stale }),
     });
     if (!input.authorization) return refuse("no credentials: answer the digest challenge");
-    const userKey = `${usernameOf(input.authorization)}@${input.realm}`;
+    const params = parseDigestParams(input.authorization);
+    if (!params) return refuse("malformed authorization");
+    const username = params.get("username") ?? "";
+    const userKey = `${username}@${input.realm}`;
     const blocked = Math.max(
       this.failures.address.blockedForSeconds(input.address),
       this.failures.user.blockedForSeconds(userKey),
@@ -49,16 +54,39 @@ export class LicenseClientAuthenticator {
     }
     // The digest covers the uri the client names; it must be this request's, or a digest
     // captured from another request could be replayed here.
-    if (!digestNamesUri(input.authorization, input.uri))
-      return refuse("the digest uri is not this request's");
+    const uri = params.get("uri");
+    if (uri !== undefined && uri !== input.uri) return refuse("the digest uri is not this request's");
+
+    // A nonce already verified once: one hash instead of the full verification.
+    const session = await this.sessions.verify({
+      params,
+      method: input.method,
+      uri: input.uri,
+      realm: input.realm,
+      currentHa1: async (user, algorithm) => {
+        const subscriber = (await this.licenses.client(user, input.realm))?.subscriber;
+        return (algorithm === "MD5" ? subscriber?.ha1Md5 : subscriber?.ha1Sha256) ?? null;
+      },
+    });
+    if (session.kind === "ok") {
+      const client = await this.licenses.client(session.username, input.realm);
+      return client ? { ok: true, client } : refuse("invalid credentials");
+    }
+    if (session.kind === "replayed") return refuse("nonce count replayed", true);
+    if (session.kind === "stale") return refuse("the nonce belongs to another session: take a new one", true);
+    if (session.kind === "invalid") {
+      this.recordFailure(input.address, userKey);
+      return refuse("invalid credentials");
+    }
+
     // Filled by the credentials lookup, so the account is read once per check.
     const lookup: { client: LicenseClient | null } = { client: null };
     const result = await this.digest.verify({
       authorization: input.authorization,
       method: input.method,
       realm: input.realm,
-      credentials: async (username) => {
-        lookup.client = await this.licenses.client(username, input.realm);
+      credentials: async (user) => {
+        lookup.client = await this.licenses.client(user, input.realm);
         const subscriber = lookup.client?.subscriber;
         return subscriber ? { ha1Md5: subscriber.ha1Md5, ha1Sha256: subscriber.ha1Sha256 } : null;
       },
@@ -68,8 +96,11 @@ export class LicenseClientAuthenticator {
       if (result.reason === "invalid credentials") this.recordFailure(input.address, userKey);
       return refuse(result.reason, result.stale);
     }
-    if (!lookup.client) return refuse("invalid credentials");
-    return { ok: true, client: lookup.client };
+    const client = lookup.client;
+    if (!client) return refuse("invalid credentials");
+    const ha1 = result.algorithm === "MD5" ? client.subscriber.ha1Md5 : client.subscriber.ha1Sha256;
+    if (ha1) this.sessions.open(params, ha1, result.algorithm);
+    return { ok: true, client };
   }
 
   private recordFailure(address: string, user: string): void {
@@ -93,20 +124,4 @@ export class LicenseClientAuthenticator {
       );
     }
   }
-}
-
-function usernameOf(authorization: string): string {
-  return /(?:^|[\s,])username\s*=\s*"([^"]*)"/i.exec(authorization)?.[1] ?? "";
-}
-
-/**
- * Whether the header's uri parameter is exactly this request's. A cheap scan rather than a
- * second full parse (the authenticator parses the header anyway): a uri naming anything else,
- * or two uri parameters, fails; a header without one fails in the authenticator.
- */
-export function digestNamesUri(authorization: string, uri: string): boolean {
-  const values = [...authorization.matchAll(/(?:^|[\s,])uri\s*=\s*(?:"([^"]*)"|([^\s,"]*))/gi)].map(
-    (m) => m[1] ?? m[2],
-  );
-  return values.length === 0 || (values.length === 1 && values[0] === uri);
 }

@@ -11,6 +11,7 @@ import { DigestAuthenticator } from "../sip/digest.js";
 import { FailureLimiter } from "../sip/failure-limiter.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import { LicenseClientAuthenticator } from "./client-auth.js";
+import { DigestSessions } from "./digest-sessions.js";
 import { EnvelopeSigner } from "./envelope-signer.js";
 import { licenseCheckFastPath } from "./fast-check.js";
 import { createLicenseMetrics } from "./metrics.js";
@@ -111,6 +112,7 @@ export async function createLicensing(deps: {
       address: new FailureLimiter(deps.authFailures.limit * 10, failureWindowMs, clock),
     },
     logger,
+    new DigestSessions(nonceTtlMs, () => clock.now().getTime()),
   );
   return {
     service,

@@ -395,6 +395,37 @@ describe(`license proxy on ${databaseKind}`, () => {
     );
   });
 
+  it("checks a kept nonce cheaply but refuses replays, overtaken counts and a changed password", async () => {
+    const { account, client } = await licensed();
+    expect((await client.check()).status).toBe(200);
+    const body = { sipDomain: account.sipDomain };
+    const header = client.authorization();
+    expect((await client.post(body, header)).status).toBe(200);
+    const replay = await client.post(body, header);
+    expect(replay.status).toBe(401);
+    expect(replay.headers.get("www-authenticate")).toMatch(/stale=true/);
+    const later = client.authorization();
+    const earlier = client.authorization().replace(/nc=[0-9a-f]{8}/, "nc=00000001");
+    expect((await client.post(body, later)).status).toBe(200);
+    expect((await client.post(body, earlier)).status).toBe(401);
+    // A header for another user with this nonce is not judged by the session: take a new nonce.
+    const other = await licensed();
+    const foreign = client
+      .authorization()
+      .replace(`username="${account.username}"`, `username="${other.account.username}"`);
+    expect((await client.post(body, foreign)).headers.get("www-authenticate")).toMatch(/stale=true/);
+
+    const newPassword = "another-Secret-7";
+    await op.ok("POST", `/api/v1/accounts/${account.id}/reset-password`, { password: newPassword }, 200);
+    const oldPassword = await client.post(body, client.authorization());
+    expect(oldPassword.status).toBe(401);
+    const renewed = new LicenseCheckClient(t.url, account.username, newPassword, account.sipDomain);
+    expect((await renewed.check()).status).toBe(200);
+    expect((await renewed.check()).status).toBe(200);
+    await client.challenge();
+    expect((await client.post(body, client.authorization())).status).toBe(401);
+  });
+
   it("refuses a user for a while after repeated wrong passwords, with Retry-After", async () => {
     const { account, client } = await licensed();
     await client.challenge();
