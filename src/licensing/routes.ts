@@ -53,7 +53,7 @@ export function licensingRoutes(deps: {
           "The license status in an envelope signed by this server: the Ed25519 signature over the exact body bytes is in the License-Signature header (base64), the key's id in License-Key-Id",
         schema: licenseEnvelopeSchema,
       },
-      problems: [401, 403, 409, 422, 503],
+      problems: [401, 403, 409, 422, 429, 503],
       handle: async ({ body, ctx }) => {
         const auth = await authenticator.authenticate({
           authorization: ctx.get("Authorization") || undefined,
