@@ -187,7 +187,10 @@ export class DigestAuthenticator {
   private readonly maxTrackedNonces: number;
   private readonly algorithms: readonly DigestAlgorithm[];
   /** nonce -> highest nonce-count accepted, in first-use order. */
-  private readonly nonceCounts = new Map<string, number>();
+  private nonceCounts = new Map<string, number>();
+  private previousNonceCounts = new Map<string, number>();
+  private generationStartedAt: number;
+  private previousGenerationStartedAt = Number.NEGATIVE_INFINITY;
   /** Nonces issued at or before this time that are not tracked any more count as used. */
   private forgottenBeforeMs = Number.NEGATIVE_INFINITY;
 
@@ -196,6 +199,7 @@ export class DigestAuthenticator {
     this.nonceTtlMs = options.nonceTtlMs;
     this.clock = options.clock;
     this.maxTrackedNonces = options.maxTrackedNonces ?? 1_000_000;
+    this.generationStartedAt = options.clock.now().getTime();
     this.algorithms = options.algorithms ?? ["SHA-256", "MD5"];
   }
 
@@ -318,31 +322,32 @@ export class DigestAuthenticator {
   /** Accepts each nonce-count once and only in increasing order (RFC 7616 section 3.4). */
   private acceptNonceCount(nonce: string, count: number): boolean {
     if (count < 1) return false;
-    const last = this.nonceCounts.get(nonce);
+    this.rotateNonceGenerations();
+    const last = this.nonceCounts.get(nonce) ?? this.previousNonceCounts.get(nonce);
     if (last === undefined) {
-      const issued = nonceIssueTime(nonce);
-      if (issued <= this.forgottenBeforeMs) return false;
-      this.nonceCounts.set(nonce, count);
-      this.forgetOldNonces();
-      return true;
+      if (nonceIssueTime(nonce) <= this.forgottenBeforeMs) return false;
+    } else if (count <= last) {
+      return false;
     }
-    if (count <= last) return false;
-    // Re-insert so that the map stays in last-use order and busy nonces are forgotten last.
-    this.nonceCounts.delete(nonce);
     this.nonceCounts.set(nonce, count);
     return true;
   }
 
-  private forgetOldNonces(): void {
-    const expiredBefore = this.clock.now().getTime() - this.nonceTtlMs;
-    for (const [nonce] of this.nonceCounts) {
-      // The issue time is in the nonce itself: no second map to keep per nonce.
-      const issued = nonceIssueTime(nonce);
-      const overCapacity = this.nonceCounts.size > this.maxTrackedNonces;
-      // Expired nonces are refused by their issue time anyway, so forgetting them costs nothing.
-      if (issued >= expiredBefore && !overCapacity) break;
-      this.nonceCounts.delete(nonce);
-      if (issued >= expiredBefore && issued > this.forgottenBeforeMs) this.forgottenBeforeMs = issued;
-    }
+  /**
+   * Nonce-counts are kept in two generations, each covering at most one nonce lifetime (or half
+   * the memory bound). Dropping the older one forgets only nonces first used before the newer
+   * one began: those were issued earlier still, and forgottenBeforeMs makes them count as used.
+   * Whole maps are dropped, never entries one by one: a Map used as a queue makes V8 step over
+   * every deleted entry on each scan, which grew the cost of each REGISTER over time.
+   */
+  private rotateNonceGenerations(): void {
+    const now = this.clock.now().getTime();
+    const full = this.nonceCounts.size >= this.maxTrackedNonces / 2;
+    if (now - this.generationStartedAt < this.nonceTtlMs && !full) return;
+    this.forgottenBeforeMs = Math.max(this.forgottenBeforeMs, this.previousGenerationStartedAt);
+    this.previousNonceCounts = this.nonceCounts;
+    this.previousGenerationStartedAt = this.generationStartedAt;
+    this.nonceCounts = new Map();
+    this.generationStartedAt = now;
   }
 }

@@ -202,20 +202,43 @@ describe("digest verification", () => {
   it("keeps refusing replays after it forgot old nonces to stay within its memory bound", async () => {
     const clock = new ManualClock();
     const digest = new DigestAuthenticator({ secret: "s", nonceTtlMs: 60_000, clock, maxTrackedNonces: 2 });
-    const nonces: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      nonces.push(nonceOf(digest.challenge(realm)[0] as string));
+    const used: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const nonce = nonceOf(digest.challenge(realm)[0] as string);
       clock.advance(1);
-    }
-    for (const nonce of nonces) {
       const auth = authorization({ username: "alice", password: "wonderland", nonce });
       expect((await digest.verify({ authorization: auth, method: "REGISTER", realm, credentials })).ok).toBe(
         true,
       );
+      used.push(nonce);
     }
-    const replay = authorization({ username: "alice", password: "wonderland", nonce: nonces[0] as string });
-    expect((await digest.verify({ authorization: replay, method: "REGISTER", realm, credentials })).ok).toBe(
-      false,
+    for (const nonce of [used[0], used[3], used[5]]) {
+      const replay = authorization({ username: "alice", password: "wonderland", nonce: nonce as string });
+      const result = await digest.verify({ authorization: replay, method: "REGISTER", realm, credentials });
+      expect(result).toMatchObject({ ok: false, stale: true });
+    }
+  });
+
+  it("forgets nonce-counts a lifetime after use, by generations, and still refuses the expired nonces", async () => {
+    const { digest, clock } = setup();
+    const nonce = nonceOf(digest.challenge(realm)[0] as string);
+    const auth = authorization({ username: "alice", password: "wonderland", nonce });
+    expect((await digest.verify({ authorization: auth, method: "REGISTER", realm, credentials })).ok).toBe(
+      true,
     );
+    for (let i = 0; i < 3; i++) {
+      clock.advance(61_000);
+      const fresh = nonceOf(digest.challenge(realm)[0] as string);
+      const ok = authorization({ username: "bob", password: "builder", nonce: fresh });
+      expect((await digest.verify({ authorization: ok, method: "REGISTER", realm, credentials })).ok).toBe(
+        true,
+      );
+    }
+    expect(
+      await digest.verify({ authorization: auth, method: "REGISTER", realm, credentials }),
+    ).toMatchObject({
+      ok: false,
+      stale: true,
+    });
   });
 });
