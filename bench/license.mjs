@@ -6,12 +6,12 @@
 // same requests (digest Authorization included) and send the same answer (body and the proxy's
 // headers), so the ratio measures what the proxy does, not how much more the driver parses.
 // The vendor is a signing simulator here; it is asked once, every measured check is a cache hit.
-// Environment: BENCH_REQUESTS (per run, default 20000), BENCH_CONCURRENCY (16), BENCH_ROUNDS (5),
+// Environment: BENCH_REQUESTS (per run, default 10000), BENCH_CONCURRENCY (16), BENCH_ROUNDS (9),
 // BENCH_LOG_LEVEL (the server's log level, default info: one access line per request, to /dev/null).
-// Last line: `ratio <proxy checks per second / bare requests per second>`.
+// Last line: `ratio <median over the rounds of proxy checks per second / bare requests per second>`.
 import { fork } from "node:child_process";
 import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -163,6 +163,16 @@ function send(agent, url, path, headers, body) {
   });
 }
 
+/** CPU time a process has used, from /proc (Linux, 100 ticks a second); 0 where there is none. */
+function cpuTimeMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 
 /** `count` Authorization headers for one nonce, nonce-counts 1..count, computed before the clock runs. */
@@ -208,9 +218,9 @@ async function load({ url, path, body, concurrency, total, headersFor }) {
 }
 
 async function drive() {
-  const total = Number(process.env.BENCH_REQUESTS ?? 20_000);
+  const total = Number(process.env.BENCH_REQUESTS ?? 10_000);
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
   const warmup = Math.min(2000, total);
   const vendor = await startVendor();
   const proxy = startChild("--proxy", {
@@ -322,27 +332,26 @@ async function drive() {
     headersFor: proxyHeaders,
   });
   const results = { proxy: [], bare: [] };
+  // Pairs of runs close in time, in alternating order: the machine's other load drifts, and a
+  // ratio of two runs seconds apart says more than a ratio of two medians minutes apart.
+  const run = (target) =>
+    load({
+      url: target === "proxy" ? proxyUrl : bareUrl,
+      path: "/license/check",
+      body: checkBody,
+      concurrency,
+      total,
+      headersFor: target === "proxy" ? proxyHeaders : bareHeaders,
+    });
+  const pids = { proxy: proxy.child.pid, bare: bare.child.pid };
+  const cpuMs = { proxy: 0, bare: 0 };
   for (let round = 0; round < rounds; round++) {
-    results.bare.push(
-      await load({
-        url: bareUrl,
-        path: "/license/check",
-        body: checkBody,
-        concurrency,
-        total,
-        headersFor: bareHeaders,
-      }),
-    );
-    results.proxy.push(
-      await load({
-        url: proxyUrl,
-        path: "/license/check",
-        body: checkBody,
-        concurrency,
-        total,
-        headersFor: proxyHeaders,
-      }),
-    );
+    const order = round % 2 === 0 ? ["bare", "proxy"] : ["proxy", "bare"];
+    for (const target of order) {
+      const before = cpuTimeMs(pids[target]);
+      results[target].push(await run(target));
+      cpuMs[target] += cpuTimeMs(pids[target]) - before;
+    }
   }
   const vendorCalls = vendor.calls();
   await stopChild(proxy.child);
@@ -353,6 +362,7 @@ async function drive() {
   const summary = (list) => ({ rps: median(list.map((r) => r.rps)), p99: median(list.map((r) => r.p99)) });
   const p = summary(results.proxy);
   const b = summary(results.bare);
+  const pairRatios = results.proxy.map((r, i) => r.rps / results.bare[i].rps);
   console.log(`vendor requests during the whole run: ${vendorCalls}`);
   console.log(
     `proxy  POST /license/check  ${p.rps.toFixed(0).padStart(7)} checks/s  p99 ${p.p99.toFixed(2)} ms`,
@@ -361,7 +371,14 @@ async function drive() {
     `bare   node:http            ${b.rps.toFixed(0).padStart(7)} req/s     p99 ${b.p99.toFixed(2)} ms`,
   );
   console.log(`p99 ratio (bare/proxy) ${(b.p99 / p.p99).toFixed(2)}`);
-  console.log(`ratio ${(p.rps / b.rps).toFixed(3)}`);
+  if (cpuMs.proxy > 0 && cpuMs.bare > 0) {
+    const perRequest = (ms) => ((ms * 1000) / (rounds * total)).toFixed(1);
+    console.log(
+      `server CPU per request (user+system): proxy ${perRequest(cpuMs.proxy)} us, bare ${perRequest(cpuMs.bare)} us`,
+    );
+  }
+  console.log(`ratios of the ${rounds} pairs: ${pairRatios.map((r) => r.toFixed(2)).join(" ")}`);
+  console.log(`ratio ${median(pairRatios).toFixed(3)}`);
 }
 
 // A child whose driver went away stops too.
