@@ -133,6 +133,20 @@ describe(`license proxy on ${databaseKind}`, () => {
     expect(vendorCalls(account)).toBe(1);
   });
 
+  it("never holds a valid answer fresh, or in grace, past the license's own expiry", async () => {
+    const { client } = await licensed();
+    vendor.expiry = new Date(clock.now().getTime() + 10 * 60_000).toISOString();
+    try {
+      const first = envelope(await client.check());
+      expect(first).toMatchObject({ valid: true, source: "vendor" });
+      expect(first.ttl).toBeLessThanOrEqual(600);
+      expect(first.ttl).toBeGreaterThan(590);
+      expect(first.graceUntil).toBe(vendor.expiry);
+    } finally {
+      vendor.expiry = "2027-12-31T00:00:00.000Z";
+    }
+  });
+
   it("makes one vendor request for 100 concurrent checks of one license", async () => {
     const { account } = await licensed();
     const clients = Array.from(
