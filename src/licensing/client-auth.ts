@@ -58,19 +58,22 @@ export class LicenseClientAuthenticator {
     if (uri !== undefined && uri !== input.uri) return refuse("the digest uri is not this request's");
 
     // A nonce already verified once: one hash instead of the full verification.
+    const sessionClient: { client: LicenseClient | null } = { client: null };
     const session = await this.sessions.verify({
       params,
       method: input.method,
       uri: input.uri,
       realm: input.realm,
       currentHa1: async (user, algorithm) => {
-        const subscriber = (await this.licenses.client(user, input.realm))?.subscriber;
+        sessionClient.client = await this.licenses.client(user, input.realm);
+        const subscriber = sessionClient.client?.subscriber;
         return (algorithm === "MD5" ? subscriber?.ha1Md5 : subscriber?.ha1Sha256) ?? null;
       },
     });
     if (session.kind === "ok") {
-      const client = await this.licenses.client(session.username, input.realm);
-      return client ? { ok: true, client } : refuse("invalid credentials");
+      return sessionClient.client
+        ? { ok: true, client: sessionClient.client }
+        : refuse("invalid credentials");
     }
     if (session.kind === "replayed") return refuse("nonce count replayed", true);
     if (session.kind === "stale") return refuse("the nonce belongs to another session: take a new one", true);
