@@ -26,20 +26,43 @@ export class SubscriberDirectory {
     private readonly ttlMs: number,
   ) {}
 
+  /**
+   * The subscriber, from memory while fresh. A little past freshness (up to one more TTL) the
+   * cached answer is still served while a lookup refreshes it in the background, so a busy
+   * registrar never waits on the database for accounts it knows; changes made in this process
+   * drop the entry at once (forgetAccount), changes made on another node are seen within 2 TTLs.
+   */
   async get(username: string, sipDomain: string): Promise<SipSubscriber | null> {
     const key = `${username}@${sipDomain.toLowerCase()}`;
     const entry = this.byKey.get(key);
     const now = this.clock.now().getTime();
     if (entry && now < entry.freshUntil) return entry.subscriber;
+    const pending = this.lookup(key, username, sipDomain.toLowerCase(), now);
+    if (entry && now < entry.freshUntil + this.ttlMs) {
+      pending.catch(() => undefined);
+      return entry.subscriber;
+    }
+    return pending;
+  }
+
+  private lookup(
+    key: string,
+    username: string,
+    sipDomain: string,
+    now: number,
+  ): Promise<SipSubscriber | null> {
     let pending = this.inFlight.get(key);
     if (!pending) {
       const generation = this.generation;
-      pending = this.find(username, sipDomain.toLowerCase())
+      pending = this.find(username, sipDomain)
         .then((subscriber) => {
           // An event that arrived during the lookup may have made this answer stale: do not keep it.
-          if (subscriber && this.ttlMs > 0 && generation === this.generation) {
+          if (generation !== this.generation) return subscriber;
+          if (subscriber && this.ttlMs > 0) {
             this.byKey.set(key, { subscriber, freshUntil: now + this.ttlMs * (0.75 + Math.random() * 0.5) });
             this.keyOfAccount.set(subscriber.accountId, key);
+          } else {
+            this.byKey.delete(key);
           }
           return subscriber;
         })

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import type { SipSubscriber } from "../../src/accounts/service.js";
+import { ManualClock } from "../../src/clock.js";
+import { SubscriberDirectory } from "../../src/sip/subscribers.js";
+
+function subscriber(ha1: string): SipSubscriber {
+  return {
+    accountId: "a1",
+    username: "1001",
+    sipDomain: "example.org",
+    status: "active",
+    disabledReason: null,
+    ha1Md5: ha1,
+    ha1Sha256: null,
+  };
+}
+
+describe("subscriber cache", () => {
+  it("serves from memory, refreshes in the background a little past freshness, waits when long expired", async () => {
+    const clock = new ManualClock();
+    let current = subscriber("old");
+    let lookups = 0;
+    const directory = new SubscriberDirectory(
+      async () => {
+        lookups++;
+        return current;
+      },
+      clock,
+      60_000,
+    );
+    expect((await directory.get("1001", "Example.org"))?.ha1Md5).toBe("old");
+    expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("old");
+    expect(lookups).toBe(1);
+    current = subscriber("new");
+    clock.advance(80_000); // past freshness (45 to 75 s), within the grace
+    expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("old");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lookups).toBe(2);
+    expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("new");
+    current = subscriber("newer");
+    clock.advance(200_000); // long expired: the lookup is awaited
+    expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("newer");
+  });
+
+  it("forgets an account at once when told, and does not cache unknown users", async () => {
+    const clock = new ManualClock();
+    let current: SipSubscriber | null = subscriber("old");
+    const directory = new SubscriberDirectory(async () => current, clock, 60_000);
+    await directory.get("1001", "example.org");
+    current = subscriber("changed");
+    directory.forgetAccount("a1");
+    expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("changed");
+    current = null;
+    directory.forgetAccount("a1");
+    expect(await directory.get("1001", "example.org")).toBeNull();
+    current = subscriber("created");
+    expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("created");
+  });
+});
