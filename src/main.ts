@@ -104,7 +104,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       accounts,
       events,
       registry: metrics.registry,
-      authFailures: { limit: config.sip.authFailureLimit, windowSeconds: config.sip.authFailureWindowSeconds },
+      authFailures: {
+        limit: config.sip.authFailureLimit,
+        windowSeconds: config.sip.authFailureWindowSeconds,
+      },
     });
   } catch (error) {
     if (ownsDatabase) await database.close();
