@@ -66,8 +66,8 @@ describe("registrar", () => {
     for (const response of [wrong, unknown]) {
       expect(response.status).toBe(401);
       expect(response.headers.getAll("www-authenticate").map((v) => v.replace(/nonce="[^"]+"/, ""))).toEqual([
-        'Digest realm="127.0.0.1", , algorithm=SHA-256, qop="auth"',
         'Digest realm="127.0.0.1", , algorithm=MD5, qop="auth"',
+        'Digest realm="127.0.0.1", , algorithm=SHA-256, qop="auth"',
       ]);
       expect(response.headers.get("warning")).toBeUndefined();
     }
