@@ -33,6 +33,8 @@ async function startOnce(args, env) {
       NODE_ENV: "production",
       PROVISIOND_HTTP_HOST: "127.0.0.1",
       PROVISIOND_HTTP_PORT: "0",
+      // Production listens on every interface; the benchmark keeps SIP on loopback.
+      PROVISIOND_SIP_LISTEN: "udp:127.0.0.1:0,tcp:127.0.0.1:0",
       PROVISIOND_LOG_LEVEL: "info",
       ...env,
     },
