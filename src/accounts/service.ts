@@ -327,6 +327,29 @@ export class AccountService {
     };
   }
 
+  /**
+   * Audits an action another capability took on an account (a forced license check, a key
+   * revocation), scoped like the account's own events so its group's admins see it.
+   */
+  async recordAccountAction(
+    actor: Actor,
+    accountId: string,
+    action: string,
+    after: Record<string, unknown>,
+  ): Promise<void> {
+    const row = await store.findLiveAccount(this.knex, { id: accountId });
+    if (!row) return;
+    const group = (await this.knex("groups").where({ id: row.group_id }).first()) as GroupRow | undefined;
+    await this.tenancy.audit(this.knex, actor, {
+      action,
+      targetType: "account",
+      targetId: accountId,
+      organisationId: group?.organisation_id ?? null,
+      groupId: row.group_id,
+      after,
+    });
+  }
+
   /** For another capability's admin action on an account: NotFound when invisible, Forbidden for readers. */
   async assertAccountWritable(actor: Actor, accountId: string): Promise<void> {
     const row = await this.visibleAccount(this.knex, actor.principal.scope, accountId);

@@ -28,6 +28,12 @@ export interface LicenseAccounts {
   findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null>;
   licenseContext(accountId: string): Promise<LicenseContext | null>;
   assertAccountWritable(actor: Actor, accountId: string): Promise<void>;
+  recordAccountAction(
+    actor: Actor,
+    accountId: string,
+    action: string,
+    after: Record<string, unknown>,
+  ): Promise<void>;
 }
 
 /** A SIP subscriber with what its license check needs, as cached for accountCacheMs. */
@@ -169,7 +175,9 @@ export class LicenseService {
         `the vendor's license server could not be asked: ${entry.check.lastFailure ?? "unavailable"}`,
       );
     }
-    return (await this.details(accountId)) as LicenseDetails;
+    const details = (await this.details(accountId)) as LicenseDetails;
+    await this.deps.accounts.recordAccountAction(actor, accountId, "account.license_refreshed", details);
+    return details;
   }
 
   /** The account's license section: the last answer the vendor gave for it, and how fresh it is. */

@@ -508,6 +508,14 @@ describe(`license proxy on ${databaseKind}`, () => {
       lastCheckedAt: refreshed.lastCheckedAt,
       source: "vendor",
     });
+    const trail = await op.ok<{ items: Array<{ action: string; after: Record<string, unknown> }> }>(
+      "GET",
+      `/api/v1/accounts/${account.id}/events`,
+    );
+    expect(trail.items[0]).toMatchObject({
+      action: "account.license_refreshed",
+      after: { code: "SUSPENDED" },
+    });
     // The client sees the new answer at once.
     expect(envelope(await client.check())).toMatchObject({
       valid: false,
