@@ -26,6 +26,10 @@ export function normaliseMac(input: string): string | null {
   return mac;
 }
 
+/** A DNS host name or IPv4 address in lower case: what SIP domains and server hosts are. */
+export const hostnamePattern =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
 /** SIP usernames here are numeric, as the PGSM app and the numbering plan expect. */
 export const usernamePattern = /^[0-9]{3,20}$/;
 

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { booleanParam, exportQuery, listQuery, pageSchema } from "../http/list.js";
-import { normaliseMac, normalisePhoneNumber, passwordPattern, usernamePattern } from "./identifiers.js";
+import {
+  hostnamePattern,
+  normaliseMac,
+  normalisePhoneNumber,
+  passwordPattern,
+  usernamePattern,
+} from "./identifiers.js";
 
 const timestamp = z.iso.datetime();
 const hostname = z
@@ -8,10 +14,7 @@ const hostname = z
   .trim()
   .toLowerCase()
   .max(253)
-  .regex(
-    /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
-    "must be a host name or IPv4 address",
-  );
+  .regex(hostnamePattern, "must be a host name or IPv4 address");
 const port = z.number().int().min(1).max(65535);
 const transport = (defaultPort: number, enabled: boolean) =>
   z.object({ enabled: z.boolean().default(enabled), port: port.default(defaultPort) }).strict();

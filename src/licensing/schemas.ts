@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hostnamePattern } from "../accounts/identifiers.js";
 
 /** The answers a vendor gives (docs/license-protocol.md). */
 export const vendorCodes = [
@@ -48,10 +49,7 @@ const sipDomain = z
   .trim()
   .toLowerCase()
   .max(253)
-  .regex(
-    /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
-    "must be the SIP domain the app registers to",
-  );
+  .regex(hostnamePattern, "must be the SIP domain the app registers to");
 
 export const licenseCheckBody = z
   .object({
