@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TlsOptions, connect as tlsConnect } from "node:tls";
 import { StreamFramer } from "./framing.js";
@@ -107,15 +108,7 @@ export class StreamListener implements TransportListener {
       transport === "tls" && tls ? { key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" } : undefined;
     const server: Server = tlsOptions ? createTlsServer(tlsOptions) : createNetServer();
     server.maxConnections = limits.maxConnections;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    if (!bound || typeof bound === "string") throw new Error("listener has no address");
+    const bound = await listenOn(server, port, host);
     const listener = new StreamListener(
       transport,
       server,
@@ -184,4 +177,18 @@ export class StreamListener implements TransportListener {
     for (const flow of this.flows.values()) flow.destroy();
     await closed;
   }
+}
+
+/** Listens and answers the bound address, or rejects with the listen error (EADDRINUSE...). */
+export async function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  if (!bound || typeof bound === "string") throw new Error("listener has no address");
+  return bound;
 }

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { TlsFiles } from "./stream.js";
+import { listenOn, type TlsFiles } from "./stream.js";
 import type { Flow, SocketAddress, TransportEvents, TransportLimits, TransportListener } from "./types.js";
 
 let wsCounter = 0;
@@ -37,15 +37,7 @@ export class WebSocketListener implements TransportListener {
       handleProtocols: (protocols) => (protocols.has("sip") ? "sip" : false),
     });
     server.maxConnections = limits.maxConnections;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    if (!bound || typeof bound === "string") throw new Error("listener has no address");
+    const bound = await listenOn(server, port, host);
     const listener = new WebSocketListener(transport, server, wss, {
       address: bound.address,
       port: bound.port,
