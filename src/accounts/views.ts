@@ -1,9 +1,7 @@
 import type { z } from "zod";
+import { iso, isoOrNull } from "../tenancy/views.js";
 import type { accountSchema, profileSchema } from "./schemas.js";
 import type { AccountRow, ProfileRow } from "./store.js";
-
-const iso = (date: Date | string): string => new Date(date).toISOString();
-const isoOrNull = (date: Date | string | null): string | null => (date === null ? null : iso(date));
 
 export type Profile = z.input<typeof profileSchema>;
 export type Account = z.input<typeof accountSchema>;

@@ -9,8 +9,8 @@ import type {
 import type { ApiTokenRow, AuditEventRow, GroupRow, OrganisationRow, UserRow } from "./store.js";
 
 /** Rows as the API shows them: camelCase, ISO times, nothing secret. */
-const iso = (date: Date | string): string => new Date(date).toISOString();
-const isoOrNull = (date: Date | string | null): string | null => (date === null ? null : iso(date));
+export const iso = (date: Date | string): string => new Date(date).toISOString();
+export const isoOrNull = (date: Date | string | null): string | null => (date === null ? null : iso(date));
 
 export type Organisation = z.input<typeof organisationSchema>;
 export type Group = z.input<typeof groupSchema>;

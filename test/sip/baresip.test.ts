@@ -1,10 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type SipTestServer, startSipTestServer } from "./support/accounts.js";
-import { freePort, realPeerGate } from "./support/tools.js";
+import { freePort, realPeerGate, selfSignedCertificate } from "./support/tools.js";
 
 /** Real-peer tests: baresip, a real softphone, run headless (no audio, ctrl_tcp), registers over UDP, TCP and TLS. */
 const gate = realPeerGate("baresip");
@@ -15,33 +15,14 @@ describe.skipIf(gate.skip)("baresip registers", () => {
   const running: ChildProcess[] = [];
 
   beforeAll(async () => {
-    const certs = mkdtempSync(join(tmpdir(), "sip-cert-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        join(certs, "key.pem"),
-        "-out",
-        join(certs, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
+    const cert = selfSignedCertificate("sip-cert-");
     // baresip 1.0 (libre) refuses the whole challenge ("Function not implemented") as soon as one
     // WWW-Authenticate names an algorithm it lacks, in whatever order: offer MD5 alone.
     server = await startSipTestServer({
       listen: "udp:127.0.0.1:0,tcp:127.0.0.1:0,tls:127.0.0.1:0",
       sip: {
-        tlsCertFile: join(certs, "cert.pem"),
-        tlsKeyFile: join(certs, "key.pem"),
+        tlsCertFile: cert.certFile,
+        tlsKeyFile: cert.keyFile,
         digestAlgorithms: "MD5",
       },
     });

@@ -1,8 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createLogger } from "../../src/logger.js";
@@ -10,6 +7,7 @@ import { SipEndpoint } from "../../src/sip/endpoint.js";
 import { defaultParserLimits, parseMessage, parseVia, tagOf } from "../../src/sip/parser.js";
 import type { ServerTransaction } from "../../src/sip/transaction.js";
 import { branch, request, TestSipClient } from "./support/client.js";
+import { selfSignedCertificate } from "./support/tools.js";
 
 const logger = createLogger("silent");
 let endpoint: SipEndpoint | undefined;
@@ -162,27 +160,8 @@ describe("SIP endpoint over TCP, TLS and WebSocket", () => {
   });
 
   it("serves TLS with the configured certificate, and plain TCP beside it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sip-tls-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    const tls = { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
+    const cert = selfSignedCertificate("sip-tls-");
+    const tls = { key: readFileSync(cert.keyFile), cert: readFileSync(cert.certFile) };
     const { address } = await start((tx) => tx.reply(200), ["tcp", "tls"], tls);
     const c = await client("tls", address("tls"));
     c.send(options(c));

@@ -120,3 +120,31 @@ export async function runSipp(options: {
   }
   return { exitCode, successful, failed, retransmissions, output };
 }
+
+/** A self-signed certificate for 127.0.0.1, valid one day, in a new temporary folder. */
+export function selfSignedCertificate(prefix: string): { certFile: string; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const certFile = join(dir, "cert.pem");
+  const keyFile = join(dir, "key.pem");
+  const openssl = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ],
+    { stdio: "ignore" },
+  );
+  if (openssl.status !== 0) throw new Error("openssl could not make a test certificate");
+  return { certFile, keyFile };
+}
