@@ -5,17 +5,18 @@ import { AccountService } from "./accounts/service.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/schema.js";
 import { type Database, openDatabase } from "./db/database.js";
-import { migrateLatest, pendingMigrations } from "./db/migrate.js";
-import { DependencyUnavailableError } from "./errors.js";
+import { migrateLatest } from "./db/migrate.js";
 import { DomainEvents } from "./events.js";
 import { createHttpApp } from "./http/app.js";
 import { AuthFailureThrottle } from "./http/auth-throttle.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildOpenApiDocument } from "./http/openapi.js";
 import { operationsRoutes } from "./http/operations.js";
+import { databaseReadiness } from "./http/readiness.js";
 import type { Route } from "./http/route.js";
 import { drainHttp, listenHttp } from "./http/server.js";
 import { createLicensing } from "./licensing/setup.js";
+import { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { packageVersion } from "./package-info.js";
 import { registrationsOf, type SipRuntime, startSip } from "./sip/setup.js";
@@ -47,38 +48,33 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const readinessTimeoutMs = 2000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The composition root: config -> stores -> services -> HTTP server. */
+/**
+ * The composition root: config -> database -> capabilities -> HTTP and SIP listeners. Everything
+ * opened registers its close with one Lifecycle, so stopping closes in reverse order of opening
+ * and a start that fails half-way closes what it had opened.
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
-  const ownsDatabase = options.database === undefined;
-  const database = options.database ?? (await openDatabase(config.database));
+  const lifecycle = new Lifecycle(logger);
   let shuttingDown = false;
+  const isShuttingDown = () => shuttingDown;
 
-  try {
+  return lifecycle.start(async () => {
+    const database =
+      options.database ??
+      (await lifecycle.open(
+        "database",
+        () => openDatabase(config.database),
+        (db) => db.close(),
+      ));
     const applied = await migrateLatest(database.knex);
     logger.info({ database: database.kind, location: database.location, applied }, "database ready");
-  } catch (error) {
-    if (ownsDatabase) await database.close();
-    throw error;
-  }
 
-  const tenancy = new TenancyService(database, clock);
-  const initialToken = await tenancy.bootstrapInitialOperator();
-  const events = new DomainEvents(logger);
-  let credentialKey: Buffer;
-  try {
-    credentialKey = loadCredentialKey(
+    const tenancy = new TenancyService(database, clock);
+    const initialToken = await tenancy.bootstrapInitialOperator();
+    const events = new DomainEvents(logger);
+    const credentialKey = loadCredentialKey(
       {
         configured: config.secrets.credentialKey,
         dataDir: config.database.dataDir,
@@ -86,17 +82,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       logger,
     );
-  } catch (error) {
-    if (ownsDatabase) await database.close();
-    throw error;
-  }
-  const accounts = new AccountService(database, clock, tenancy, new CredentialCipher(credentialKey), events);
-  tenancy.useGroupProfilePolicy(accounts);
+    const accounts = new AccountService(
+      database,
+      clock,
+      tenancy,
+      new CredentialCipher(credentialKey),
+      events,
+    );
+    tenancy.useGroupProfilePolicy(accounts);
 
-  const metrics = createMetrics();
-  let licensing: Awaited<ReturnType<typeof createLicensing>>;
-  try {
-    licensing = await createLicensing({
+    const metrics = createMetrics();
+    const licensing = await createLicensing({
       config: config.license,
       database,
       clock,
@@ -109,114 +105,93 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         windowSeconds: config.sip.authFailureWindowSeconds,
       },
     });
-  } catch (error) {
-    if (ownsDatabase) await database.close();
-    throw error;
-  }
-  accounts.addDetailSection("license", (accountId) => licensing.service.details(accountId));
-  let sip: SipRuntime | null = null;
-  accounts.addDetailSection("registrations", async (accountId) => {
-    await sip?.flush();
-    return registrationsOf(database.knex, accountId, clock.now());
-  });
-  const routes: Route[] = [];
-  let openApiDocument: object | undefined;
-  routes.push(
-    ...operationsRoutes({
-      metrics,
-      openApiDocument: () => {
-        openApiDocument ??= buildOpenApiDocument(routes, packageVersion);
-        return openApiDocument;
-      },
-      readiness: async () => {
-        if (shuttingDown) throw new DependencyUnavailableError("the server is shutting down");
-        let pending: string[];
-        try {
-          pending = await withTimeout(pendingMigrations(database.knex), readinessTimeoutMs, "database check");
-        } catch (error) {
-          logger.warn({ err: error }, "readiness: database unreachable");
-          throw new DependencyUnavailableError("the database is unreachable");
-        }
-        if (pending.length > 0) {
-          throw new DependencyUnavailableError(`database migrations pending: ${pending.join(", ")}`);
-        }
-        return { database: database.kind };
-      },
-    }),
-    ...tenancyRoutes(tenancy),
-    ...accountRoutes(accounts),
-    ...licensing.routes,
-  );
-
-  const app = createHttpApp({
-    logger,
-    metrics,
-    routes,
-    bodyLimitBytes: config.http.bodyLimitBytes,
-    importLimitBytes: config.http.importLimitBytes,
-    authenticate: (bearer) => tenancy.authenticate(bearer),
-    authThrottle: new AuthFailureThrottle(
-      config.http.authFailureLimit,
-      config.http.authFailureWindowMs,
-      clock,
-    ),
-    isShuttingDown: () => shuttingDown,
-  });
-
-  let listening: Awaited<ReturnType<typeof listenHttp>>;
-  try {
-    const listener = licensing.withFastPath(app.callback(), {
-      metrics,
-      logger,
-      isShuttingDown: () => shuttingDown,
+    lifecycle.defer("license checks", () => licensing.drain());
+    accounts.addDetailSection("license", (accountId) => licensing.service.details(accountId));
+    let sip: SipRuntime | null = null;
+    accounts.addDetailSection("registrations", async (accountId) => {
+      await sip?.flush();
+      return registrationsOf(database.knex, accountId, clock.now());
     });
-    listening = await listenHttp(listener, config.http);
-  } catch (error) {
-    if (ownsDatabase) await database.close();
-    throw error;
-  }
-  const { server: httpServer, url } = listening;
-  logger.info({ url, version: packageVersion }, "provisiond listening");
-  if (config.sip.enabled) {
-    try {
-      sip = await startSip({
-        config: config.sip,
-        knex: database.knex,
-        databaseKind: database.kind,
-        shared: {
-          databaseUrl: config.database.url,
-          poolMax: config.database.poolMax,
-          logLevel: config.log.level,
+    const routes: Route[] = [];
+    let openApiDocument: object | undefined;
+    routes.push(
+      ...operationsRoutes({
+        metrics,
+        openApiDocument: () => {
+          openApiDocument ??= buildOpenApiDocument(routes, packageVersion);
+          return openApiDocument;
         },
+        readiness: databaseReadiness({ database, logger, isShuttingDown }),
+      }),
+      ...tenancyRoutes(tenancy),
+      ...accountRoutes(accounts),
+      ...licensing.routes,
+    );
+
+    const app = createHttpApp({
+      logger,
+      metrics,
+      routes,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      importLimitBytes: config.http.importLimitBytes,
+      authenticate: (bearer) => tenancy.authenticate(bearer),
+      authThrottle: new AuthFailureThrottle(
+        config.http.authFailureLimit,
+        config.http.authFailureWindowMs,
         clock,
-        logger,
-        events,
-        findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
-      });
-    } catch (error) {
-      await drainHttp(httpServer, 0, logger);
-      if (ownsDatabase) await database.close();
-      throw error;
-    }
-  }
-  if (initialToken) options.onInitialToken?.(initialToken, url);
+      ),
+      isShuttingDown,
+    });
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      shuttingDown = true;
-      logger.info(
-        { graceMs: config.shutdown.graceMs },
-        "shutting down: no new connections, finishing requests",
+    const listener = licensing.withFastPath(app.callback(), { metrics, logger, isShuttingDown });
+    const { server: httpServer, url } = await lifecycle.open(
+      "http",
+      () => listenHttp(listener, config.http),
+      // When a later start step fails: cut at once. close() below drains with the grace period first.
+      ({ server }) => (server.listening ? drainHttp(server, 0, logger) : undefined),
+    );
+    logger.info({ url, version: packageVersion }, "provisiond listening");
+    if (config.sip.enabled) {
+      sip = await lifecycle.open(
+        "sip",
+        () =>
+          startSip({
+            config: config.sip,
+            knex: database.knex,
+            databaseKind: database.kind,
+            shared: {
+              databaseUrl: config.database.url,
+              poolMax: config.database.poolMax,
+              logLevel: config.log.level,
+            },
+            clock,
+            logger,
+            events,
+            findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
+          }),
+        (runtime) => runtime.close(),
       );
-      await sip?.close();
-      await drainHttp(httpServer, config.shutdown.graceMs, logger);
-      await licensing.drain();
-      if (ownsDatabase) await database.close();
-      logger.info("shut down");
-    })();
-    return closing;
-  };
+    }
+    if (initialToken) options.onInitialToken?.(initialToken, url);
 
-  return { url, database, httpServer, routes, events, accounts, sip, close };
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        shuttingDown = true;
+        logger.info(
+          { graceMs: config.shutdown.graceMs },
+          "shutting down: no new connections, finishing requests",
+        );
+        // SIP stops first (it answers nothing once the HTTP side drains), then HTTP gets its grace
+        // period; the lifecycle then closes the rest newest first, the database last.
+        await sip?.close();
+        await drainHttp(httpServer, config.shutdown.graceMs, logger);
+        await lifecycle.close();
+        logger.info("shut down");
+      })();
+      return closing;
+    };
+
+    return { url, database, httpServer, routes, events, accounts, sip, close };
+  });
 }

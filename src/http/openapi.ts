@@ -95,7 +95,8 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
     info: {
       title: "provisiond admin and device API",
       version,
-      description: "Generated from the server's zod schemas. See API.md for the conventions.",
+      description:
+        "Generated from the server's zod schemas. The conventions (errors, lists, roles) are in docs/http-api.md of the provisiond repository.",
     },
     servers: [{ url: "/" }],
   });
