@@ -137,7 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       authenticate: (bearer) => tenancy.authenticate(bearer),
       authThrottle: new AuthFailureThrottle(
         config.http.authFailureLimit,
-        config.http.authFailureWindowMs,
+        config.http.authFailureWindowSeconds * 1000,
         clock,
       ),
       isShuttingDown,

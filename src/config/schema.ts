@@ -179,7 +179,7 @@ export const configSchema = z
           .max(1024 * 1024 * 1024),
         requestTimeoutMs: z.coerce.number().int().min(1000),
         authFailureLimit: z.coerce.number().int().min(1).max(100_000),
-        authFailureWindowMs: z.coerce.number().int().min(1000).max(86_400_000),
+        authFailureWindowSeconds: seconds(86_400).pipe(z.number().min(1)),
       })
       .strict(),
     database: z
@@ -223,7 +223,7 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_HTTP_IMPORT_LIMIT_BYTES: "http.importLimitBytes",
   PROVISIOND_HTTP_REQUEST_TIMEOUT_MS: "http.requestTimeoutMs",
   PROVISIOND_AUTH_FAILURE_LIMIT: "http.authFailureLimit",
-  PROVISIOND_AUTH_FAILURE_WINDOW_MS: "http.authFailureWindowMs",
+  PROVISIOND_AUTH_FAILURE_WINDOW_SECONDS: "http.authFailureWindowSeconds",
   PROVISIOND_LOG_LEVEL: "log.level",
   PROVISIOND_SHUTDOWN_GRACE_MS: "shutdown.graceMs",
   PROVISIOND_LICENSE_VENDOR_URL: "license.vendorUrl",
