@@ -11,7 +11,7 @@ import { ids } from "../ids.js";
 import { fieldError, referencedGroup, visibleGroup } from "./authority.js";
 import type { Scope } from "./roles.js";
 import type * as schemas from "./schemas.js";
-import { type GroupRow, groupSubtree, tenancyStore as store } from "./store.js";
+import { type GroupRow, tenancyStore as store } from "./store.js";
 import { type Group, groupView } from "./views.js";
 
 type Input<S extends z.ZodType> = z.output<S>;
@@ -184,11 +184,6 @@ export class Groups {
       });
       return before;
     });
-  }
-
-  /** The ids of the group and all its sub-groups, for filters of other capabilities' lists. */
-  groupAndSubgroups(db: Knex, groupId: string): Knex.QueryBuilder {
-    return groupSubtree(db, groupId);
   }
 
   private async checkDefaultProfile(

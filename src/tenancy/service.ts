@@ -14,8 +14,6 @@ import { Users } from "./users.js";
 
 export type { Actor } from "../audit/actor.js";
 export type { IssuedToken } from "./api-tokens.js";
-export { initialOperatorEmail } from "./bootstrap.js";
-export type { GroupProfilePolicy } from "./groups.js";
 
 /**
  * Tenancy's one entry point for the composition root and other capabilities: it composes the
@@ -73,10 +71,5 @@ export class TenancyService {
    */
   groupForWrite(db: Knex, actor: Principal, id: string, path: string): Promise<GroupRow> {
     return groupForWrite(db, actor, id, path);
-  }
-
-  /** The ids of the group and all its sub-groups, for filters of other capabilities' lists. */
-  groupAndSubgroups(db: Knex, groupId: string): Knex.QueryBuilder {
-    return this.groups.groupAndSubgroups(db, groupId);
   }
 }
