@@ -1,7 +1,10 @@
 import type { Server } from "node:http";
 import { CredentialCipher, loadCredentialKey } from "./accounts/credentials.js";
+import { Profiles } from "./accounts/profiles.js";
 import { accountRoutes } from "./accounts/routes.js";
 import { AccountService } from "./accounts/service.js";
+import { auditRoutes } from "./audit/routes.js";
+import { AuditService } from "./audit/service.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/schema.js";
 import { type Database, openDatabase } from "./db/database.js";
@@ -71,8 +74,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const applied = await migrateLatest(database.knex);
     logger.info({ database: database.kind, location: database.location, applied }, "database ready");
 
-    const tenancy = new TenancyService(database, clock);
-    const initialToken = await tenancy.bootstrapInitialOperator();
     const events = new DomainEvents(logger);
     const credentialKey = loadCredentialKey(
       {
@@ -82,14 +83,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       logger,
     );
-    const accounts = new AccountService(
-      database,
-      clock,
-      tenancy,
-      new CredentialCipher(credentialKey),
-      events,
-    );
-    tenancy.useGroupProfilePolicy(accounts);
+    const audit = new AuditService(database, clock);
+    const cipher = new CredentialCipher(credentialKey);
+    const profiles = new Profiles(database, clock, audit, cipher, events);
+    const tenancy = new TenancyService(database, clock, { audit, groupProfiles: profiles });
+    const initialToken = await tenancy.bootstrapInitialOperator();
+    const accounts = new AccountService(database, clock, tenancy, cipher, events, { audit, profiles });
 
     const metrics = createMetrics();
     const licensing = await createLicensing({
@@ -124,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         readiness: databaseReadiness({ database, logger, isShuttingDown }),
       }),
       ...tenancyRoutes(tenancy),
+      ...auditRoutes(audit),
       ...accountRoutes(accounts),
       ...licensing.routes,
     );

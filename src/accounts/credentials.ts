@@ -12,6 +12,14 @@ export function sipHa1(username: string, realm: string, password: string, algori
     .digest("hex");
 }
 
+/** Both HA1 columns of an account row for a username, realm and password. */
+export function ha1Columns(username: string, realm: string, password: string) {
+  return {
+    ha1_md5: sipHa1(username, realm, password, "MD5"),
+    ha1_sha256: sipHa1(username, realm, password, "SHA-256"),
+  };
+}
+
 // No quote, backslash or look-alike characters (0/O, 1/l/I): passwords are read aloud and typed on phones.
 const passwordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 

@@ -1,7 +1,7 @@
 import { parse } from "csv-parse/sync";
 import { type FieldError, ValidationError } from "../errors.js";
+import type { AccountDraft } from "./create-accounts.js";
 import { createAccountBody, importColumns } from "./schemas.js";
-import type { AccountDraft } from "./service.js";
 
 const rowSchema = createAccountBody.omit({ mode: true });
 export const maxImportRows = 50_000;

@@ -1,9 +1,8 @@
 import { z } from "zod";
+import { auditEventListQuery, auditEventPage } from "../audit/schemas.js";
 import { sendCsv } from "../http/csv.js";
-import { defineRoute, forRoles, type Route, type RouteInput } from "../http/route.js";
-import { type Principal, roles, writerRoles } from "../tenancy/roles.js";
-import { auditEventListQuery, auditEventPage } from "../tenancy/schemas.js";
-import type { Actor } from "../tenancy/service.js";
+import { defineRoute, forRoles, type Route } from "../http/route.js";
+import { roles, writerRoles } from "../tenancy/roles.js";
 import { parseAccountCsv } from "./csv-import.js";
 import * as s from "./schemas.js";
 import type { AccountService } from "./service.js";
@@ -13,10 +12,6 @@ const anyRole = forRoles(...roles);
 const writers = forRoles(...writerRoles);
 const profileWriters = forRoles("operator", "company_admin");
 const idParams = z.object({ id: z.uuid() });
-
-function actor(input: RouteInput<unknown, unknown, unknown>): Actor {
-  return { principal: input.principal as Principal, requestId: input.requestId };
-}
 
 /** The CSV export's columns: the import's columns (minus the password) plus state, so a file round-trips. */
 const accountColumns = [
@@ -50,7 +45,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       access: anyRole,
       request: { query: s.profileListQuery },
       response: { status: 200, description: "A page of profiles", schema: s.profilePage },
-      handle: (input) => accounts.listProfiles(actor(input), input.query),
+      handle: (input) => accounts.profiles.list(input.actor, input.query),
     }),
     defineRoute({
       operationId: "createProfile",
@@ -62,7 +57,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { body: s.createProfileBody },
       response: { status: 201, description: "The new profile", schema: s.profileSchema },
       problems: [409],
-      handle: (input) => accounts.createProfile(actor(input), input.body),
+      handle: (input) => accounts.profiles.create(input.actor, input.body),
     }),
     defineRoute({
       operationId: "getProfile",
@@ -73,7 +68,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       access: anyRole,
       request: { params: idParams },
       response: { status: 200, description: "The profile", schema: s.profileSchema },
-      handle: (input) => accounts.getProfile(actor(input), input.params.id),
+      handle: (input) => accounts.profiles.get(input.actor, input.params.id),
     }),
     defineRoute({
       operationId: "updateProfile",
@@ -85,7 +80,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { params: idParams, body: s.updateProfileBody },
       response: { status: 200, description: "The changed profile", schema: s.profileSchema },
       problems: [409],
-      handle: (input) => accounts.updateProfile(actor(input), input.params.id, input.body),
+      handle: (input) => accounts.profiles.update(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "deleteProfile",
@@ -97,7 +92,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { params: idParams },
       response: { status: 200, description: "The deleted profile", schema: s.profileSchema },
       problems: [409],
-      handle: (input) => accounts.deleteProfile(actor(input), input.params.id),
+      handle: (input) => accounts.profiles.delete(input.actor, input.params.id),
     }),
 
     // Accounts
@@ -110,7 +105,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       access: anyRole,
       request: { query: s.accountListQuery },
       response: { status: 200, description: "A page of accounts", schema: s.accountPage },
-      handle: (input) => accounts.listAccounts(actor(input), input.query),
+      handle: (input) => accounts.accounts.list(input.actor, input.query),
     }),
     defineRoute({
       operationId: "exportAccounts",
@@ -131,7 +126,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
           input.ctx,
           "accounts.csv",
           accountColumns,
-          accounts.exportAccounts(actor(input), input.query),
+          accounts.accounts.export(input.actor, input.query),
         );
         return undefined;
       },
@@ -150,7 +145,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
         schema: s.accountWithPasswordSchema,
       },
       problems: [409],
-      handle: (input) => accounts.createAccount(actor(input), input.body),
+      handle: (input) => accounts.creation.createOne(input.actor, input.body),
     }),
     defineRoute({
       operationId: "importAccounts",
@@ -171,7 +166,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
         schema: s.importResultSchema,
       },
       problems: [409, 413, 415],
-      handle: (input) => accounts.importAccounts(actor(input), parseAccountCsv(input.body)),
+      handle: (input) => accounts.creation.import(input.actor, parseAccountCsv(input.body)),
     }),
     defineRoute({
       operationId: "getAccount",
@@ -183,7 +178,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       access: anyRole,
       request: { params: idParams },
       response: { status: 200, description: "The account in detail", schema: s.accountDetailsSchema },
-      handle: (input) => accounts.getAccountDetails(actor(input), input.params.id),
+      handle: (input) => accounts.details.get(input.actor, input.params.id),
     }),
     defineRoute({
       operationId: "listAccountEvents",
@@ -194,7 +189,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       access: anyRole,
       request: { params: idParams, query: auditEventListQuery.omit({ targetType: true, targetId: true }) },
       response: { status: 200, description: "A page of audit events", schema: auditEventPage },
-      handle: (input) => accounts.listAccountEvents(actor(input), input.params.id, input.query),
+      handle: (input) => accounts.accounts.listEvents(input.actor, input.params.id, input.query),
     }),
     defineRoute({
       operationId: "updateAccount",
@@ -206,7 +201,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { params: idParams, body: s.updateAccountBody },
       response: { status: 200, description: "The changed account", schema: s.accountSchema },
       problems: [409],
-      handle: (input) => accounts.updateAccount(actor(input), input.params.id, input.body),
+      handle: (input) => accounts.accounts.update(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "deleteAccount",
@@ -217,7 +212,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       access: writers,
       request: { params: idParams },
       response: { status: 200, description: "The account as it was", schema: s.accountSchema },
-      handle: (input) => accounts.deleteAccount(actor(input), input.params.id),
+      handle: (input) => accounts.accounts.delete(input.actor, input.params.id),
     }),
     defineRoute({
       operationId: "resetAccountPassword",
@@ -232,7 +227,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
         description: "The account with its new password",
         schema: s.accountWithPasswordSchema,
       },
-      handle: (input) => accounts.resetPassword(actor(input), input.params.id, input.body ?? {}),
+      handle: (input) => accounts.accounts.resetPassword(input.actor, input.params.id, input.body ?? {}),
     }),
     defineRoute({
       operationId: "disableAccount",
@@ -244,7 +239,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { params: idParams, body: s.disableAccountBody },
       response: { status: 200, description: "The disabled account", schema: s.accountSchema },
       problems: [409],
-      handle: (input) => accounts.disableAccount(actor(input), input.params.id, input.body),
+      handle: (input) => accounts.accounts.disable(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "enableAccount",
@@ -256,7 +251,7 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: { params: idParams },
       response: { status: 200, description: "The enabled account", schema: s.accountSchema },
       problems: [409],
-      handle: (input) => accounts.enableAccount(actor(input), input.params.id),
+      handle: (input) => accounts.accounts.enable(input.actor, input.params.id),
     }),
   ];
 }

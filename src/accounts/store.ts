@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
+import { applyListing } from "../db/listing.js";
+import { parseSort } from "../http/list.js";
 import type { Scope } from "../tenancy/roles.js";
-import { groupSubtree } from "../tenancy/store.js";
+import { groupSubtree, tenancyStore } from "../tenancy/store.js";
 import type { ProfileSettings } from "./schemas.js";
 
 export interface ProfileRow {
@@ -43,6 +45,17 @@ export interface AccountRow {
 
 export type NewAccountRow = Omit<AccountRow, "created_at" | "updated_at" | "deleted_at">;
 
+/** What the account list filters on, besides paging. */
+export interface AccountFilters {
+  q?: string | undefined;
+  sort: string;
+  status?: AccountRow["status"] | undefined;
+  type?: AccountRow["type"] | undefined;
+  groupId?: string | undefined;
+  includeSubgroups?: boolean | undefined;
+  organisationId?: string | undefined;
+}
+
 /** Accounts and profiles SQL; tenancy scope filters live here, on the group an account belongs to. */
 export const accountsStore = {
   // Profiles
@@ -51,6 +64,36 @@ export const accountsStore = {
     const query = db<ProfileRow>("profiles").select("profiles.*");
     if (scope.kind !== "all") query.where("profiles.organisation_id", scope.organisationId);
     return query;
+  },
+
+  async findVisibleProfile(
+    db: Knex,
+    scope: Scope,
+    id: string,
+    forUpdate = false,
+  ): Promise<ProfileRow | undefined> {
+    const q = accountsStore.visibleProfiles(db, scope).where("profiles.id", id);
+    return (forUpdate ? q.forUpdate() : q).first();
+  },
+
+  profileList(
+    db: Knex,
+    scope: Scope,
+    query: { q?: string | undefined; sort: string; organisationId?: string | undefined },
+  ): Knex.QueryBuilder {
+    const q = accountsStore.visibleProfiles(db, scope);
+    if (query.organisationId) q.where("profiles.organisation_id", query.organisationId);
+    return applyListing(q, {
+      q: query.q,
+      searchColumns: ["profiles.name", "profiles.sip_domain"],
+      sort: parseSort(query.sort),
+      sortColumns: {
+        name: "profiles.name",
+        sipDomain: "profiles.sip_domain",
+        createdAt: "profiles.created_at",
+      },
+      tieBreaker: "profiles.id",
+    });
   },
 
   async insertProfile(
@@ -107,6 +150,44 @@ export const accountsStore = {
     }
     if (scope.kind === "group") query.whereIn("accounts.group_id", groupSubtree(db, scope.groupId));
     return query;
+  },
+
+  async findVisibleAccount(
+    db: Knex,
+    scope: Scope,
+    id: string,
+    forUpdate = false,
+  ): Promise<AccountRow | undefined> {
+    const q = accountsStore.visibleAccounts(db, scope).where("accounts.id", id);
+    return (forUpdate ? q.forUpdate() : q).first();
+  },
+
+  /** The accounts the scope sees that match a list's filters, searched and sorted. */
+  accountList(db: Knex, scope: Scope, query: AccountFilters): Knex.QueryBuilder {
+    const q = accountsStore.visibleAccounts(db, scope);
+    if (query.status) q.where("accounts.status", query.status);
+    if (query.type) q.where("accounts.type", query.type);
+    if (query.groupId) {
+      if (query.includeSubgroups) q.whereIn("accounts.group_id", groupSubtree(db, query.groupId));
+      else q.where("accounts.group_id", query.groupId);
+    }
+    if (query.organisationId) {
+      q.whereIn("accounts.group_id", tenancyStore.groupsOfOrganisation(db, query.organisationId));
+    }
+    if (query.q) applySearch(q, query.q);
+    return applyListing(q, {
+      searchColumns: [],
+      sort: parseSort(query.sort),
+      sortColumns: {
+        username: "accounts.username",
+        displayName: "accounts.display_name",
+        phoneNumber: "accounts.phone_number",
+        status: "accounts.status",
+        createdAt: "accounts.created_at",
+      },
+      tieBreaker: "accounts.id",
+      sortAfterFiltering: query.q !== undefined,
+    });
   },
 
   async findLiveAccount(
@@ -215,3 +296,31 @@ export const accountsStore = {
     return (await query.update({ sip_domain: effective }).returning("*")) as AccountRow[];
   },
 };
+
+/**
+ * Search that the indexes serve: prefixes of username, phone number (digits, with or without +)
+ * and MAC (any notation), and word prefixes of the display name.
+ */
+function applySearch(query: Knex.QueryBuilder, q: string): void {
+  const escaped = q.replace(/[\\%_]/g, (c) => `\\${c}`);
+  // Numbers are stored in E.164: "+41 44", "0041 44" and "4144" all look for +4144...
+  const digits = q.replace(/[\s()+-]/g, "").replace(/^00/, "");
+  const hex = q.replace(/[:\-.\s]/g, "").toUpperCase();
+  const words = q
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+    .map((word) => `${word}:*`)
+    .join(" & ");
+  query.where((where) => {
+    where.orWhere("accounts.username", "like", `${escaped}%`);
+    if (/^[0-9]+$/.test(digits)) where.orWhere("accounts.phone_number", "like", `+${digits}%`);
+    if (/^[0-9A-F]{2,12}$/.test(hex)) where.orWhere("accounts.mac_address", "like", `${hex}%`);
+    if (words) {
+      where.orWhereRaw(
+        "to_tsvector('simple', coalesce(accounts.display_name, '')) @@ to_tsquery('simple', ?)",
+        [words],
+      );
+    }
+  });
+}

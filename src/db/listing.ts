@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Sort } from "../http/list.js";
+import type { Page, Sort } from "../http/list.js";
 
 export interface Listing {
   /** Case-insensitive substring search over these columns. */
@@ -84,4 +84,23 @@ export async function* fetchAll<T extends { id: string }>(
       if (row) yield row;
     }
   }
+}
+
+/** One page of a query as the API answers it, each row through its view. */
+export async function pageOf<R, T>(
+  query: Knex.QueryBuilder,
+  paging: { page: number; pageSize: number },
+  view: (row: R) => T,
+): Promise<Page<T>> {
+  const { rows, total } = await fetchPage<R>(query, paging.page, paging.pageSize);
+  return { items: rows.map(view), page: paging.page, pageSize: paging.pageSize, total };
+}
+
+/** Every row of a query through its view, for exports (see fetchAll). */
+export async function* allOf<R extends { id: string }, T>(
+  query: Knex.QueryBuilder,
+  idColumn: string,
+  view: (row: R) => T,
+): AsyncGenerator<T> {
+  for await (const row of fetchAll<R>(query, idColumn)) yield view(row);
 }

@@ -1,6 +1,7 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
+import type { Actor } from "../audit/actor.js";
 import {
   ForbiddenError,
   MethodNotAllowedError,
@@ -83,12 +84,17 @@ function routeHandler(
     const query = route.request?.query ? validate(route.request.query, ctx.query, "query") : undefined;
     const body = route.request?.body ? validate(route.request.body, ctx.request.body, "body") : undefined;
 
+    const requestId = ctx.state.requestId as string;
     const result = await route.handle({
       params,
       query,
       body,
       principal,
-      requestId: ctx.state.requestId as string,
+      get actor(): Actor {
+        if (!principal) throw new Error(`${route.operationId} is public: it has no actor`);
+        return { principal, requestId };
+      },
+      requestId,
       ctx,
     });
     if (result === undefined) return;

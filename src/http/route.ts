@@ -1,5 +1,6 @@
 import type { Context } from "koa";
 import type { z } from "zod";
+import type { Actor } from "../audit/actor.js";
 import type { Principal, Role } from "../tenancy/roles.js";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
@@ -20,6 +21,8 @@ export interface RouteInput<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal | null;
+  /** The caller as services take it (principal and request id); token routes only. */
+  actor: Actor;
   requestId: string;
   ctx: Context;
 }

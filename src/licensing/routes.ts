@@ -1,8 +1,6 @@
 import { UnauthorizedError } from "../errors.js";
-import { defineRoute, forRoles, publicAccess, type Route, type RouteInput } from "../http/route.js";
-import type { Principal } from "../tenancy/roles.js";
+import { defineRoute, forRoles, publicAccess, type Route } from "../http/route.js";
 import { writerRoles } from "../tenancy/roles.js";
-import type { Actor } from "../tenancy/service.js";
 import type { LicenseClientAuthenticator } from "./client-auth.js";
 import type { EnvelopeSigner } from "./envelope-signer.js";
 import {
@@ -20,10 +18,6 @@ const tags = ["licensing"];
 export const envelopeSignatureHeader = "License-Signature";
 export const envelopeKeyIdHeader = "License-Key-Id";
 export const vendorUrlHeader = "License-Vendor-Url";
-
-function actor(input: RouteInput<unknown, unknown, unknown>): Actor {
-  return { principal: input.principal as Principal, requestId: input.requestId };
-}
 
 export function licensingRoutes(deps: {
   licenses: LicenseService;
@@ -108,7 +102,7 @@ export function licensingRoutes(deps: {
         schema: licenseDetailsSchema,
       },
       problems: [422, 503],
-      handle: (input) => licenses.refresh(actor(input), input.params.id),
+      handle: (input) => licenses.refresh(input.actor, input.params.id),
     }),
   ];
 }

@@ -1,20 +1,15 @@
 import { z } from "zod";
 import { sendCsv } from "../http/csv.js";
-import { defineRoute, forRoles, type Route, type RouteInput } from "../http/route.js";
-import type { Principal } from "./roles.js";
+import { defineRoute, forRoles, type Route } from "../http/route.js";
 import { roles, writerRoles } from "./roles.js";
 import * as s from "./schemas.js";
-import type { Actor, TenancyService } from "./service.js";
-import type { AuditEvent, Group, Organisation, User } from "./views.js";
+import type { TenancyService } from "./service.js";
+import type { Group, Organisation, User } from "./views.js";
 
 const anyRole = forRoles(...roles);
 const writers = forRoles(...writerRoles);
 const operatorOnly = forRoles("operator");
 const tags = ["tenancy"];
-
-function actor(input: RouteInput<unknown, unknown, unknown>): Actor {
-  return { principal: input.principal as Principal, requestId: input.requestId };
-}
 
 const organisationColumns = [
   { header: "id", value: (o: Organisation) => o.id },
@@ -42,19 +37,6 @@ const userColumns = [
   { header: "active", value: (u: User) => u.active },
   { header: "createdAt", value: (u: User) => u.createdAt },
 ];
-const auditColumns = [
-  { header: "id", value: (e: AuditEvent) => e.id },
-  { header: "occurredAt", value: (e: AuditEvent) => e.occurredAt },
-  { header: "actor", value: (e: AuditEvent) => e.actor.label },
-  { header: "actorUserId", value: (e: AuditEvent) => e.actor.userId },
-  { header: "action", value: (e: AuditEvent) => e.action },
-  { header: "targetType", value: (e: AuditEvent) => e.targetType },
-  { header: "targetId", value: (e: AuditEvent) => e.targetId },
-  { header: "organisationId", value: (e: AuditEvent) => e.organisationId },
-  { header: "groupId", value: (e: AuditEvent) => e.groupId },
-  { header: "requestId", value: (e: AuditEvent) => e.requestId },
-];
-
 const csvResponse = {
   status: 200,
   description: "Every matching row as CSV",
@@ -85,7 +67,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { query: s.organisationListQuery },
       response: { status: 200, description: "A page of organisations", schema: s.organisationPage },
-      handle: (input) => tenancy.listOrganisations(actor(input), input.query),
+      handle: (input) => tenancy.organisations.list(input.actor, input.query),
     }),
     defineRoute({
       operationId: "exportOrganisations",
@@ -101,7 +83,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
           input.ctx,
           "organisations.csv",
           organisationColumns,
-          tenancy.exportOrganisations(actor(input), input.query),
+          tenancy.organisations.export(input.actor, input.query),
         );
         return undefined;
       },
@@ -116,7 +98,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { body: s.createOrganisationBody },
       response: { status: 201, description: "The new organisation", schema: s.organisationSchema },
       problems: [409],
-      handle: (input) => tenancy.createOrganisation(actor(input), input.body),
+      handle: (input) => tenancy.organisations.create(input.actor, input.body),
     }),
     defineRoute({
       operationId: "getOrganisation",
@@ -127,7 +109,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { params: s.idParams },
       response: { status: 200, description: "The organisation", schema: s.organisationSchema },
-      handle: (input) => tenancy.getOrganisation(actor(input), input.params.id),
+      handle: (input) => tenancy.organisations.get(input.actor, input.params.id),
     }),
     defineRoute({
       operationId: "updateOrganisation",
@@ -139,7 +121,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { params: s.idParams, body: s.updateOrganisationBody },
       response: { status: 200, description: "The changed organisation", schema: s.organisationSchema },
       problems: [409],
-      handle: (input) => tenancy.updateOrganisation(actor(input), input.params.id, input.body),
+      handle: (input) => tenancy.organisations.update(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "deleteOrganisation",
@@ -151,7 +133,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { params: s.idParams },
       response: { status: 200, description: "The deleted organisation", schema: s.organisationSchema },
       problems: [409],
-      handle: (input) => tenancy.deleteOrganisation(actor(input), input.params.id),
+      handle: (input) => tenancy.organisations.delete(input.actor, input.params.id),
     }),
 
     // Groups
@@ -164,7 +146,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { query: s.groupListQuery },
       response: { status: 200, description: "A page of groups", schema: s.groupPage },
-      handle: (input) => tenancy.listGroups(actor(input), input.query),
+      handle: (input) => tenancy.groups.list(input.actor, input.query),
     }),
     defineRoute({
       operationId: "exportGroups",
@@ -176,7 +158,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { query: s.groupExportQuery },
       response: csvResponse,
       handle: (input) => {
-        sendCsv(input.ctx, "groups.csv", groupColumns, tenancy.exportGroups(actor(input), input.query));
+        sendCsv(input.ctx, "groups.csv", groupColumns, tenancy.groups.export(input.actor, input.query));
         return undefined;
       },
     }),
@@ -189,7 +171,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: writers,
       request: { body: s.createGroupBody },
       response: { status: 201, description: "The new group", schema: s.groupSchema },
-      handle: (input) => tenancy.createGroup(actor(input), input.body),
+      handle: (input) => tenancy.groups.create(input.actor, input.body),
     }),
     defineRoute({
       operationId: "getGroup",
@@ -200,7 +182,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { params: s.idParams },
       response: { status: 200, description: "The group", schema: s.groupSchema },
-      handle: (input) => tenancy.getGroup(actor(input), input.params.id),
+      handle: (input) => tenancy.groups.get(input.actor, input.params.id),
     }),
     defineRoute({
       operationId: "updateGroup",
@@ -211,7 +193,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: writers,
       request: { params: s.idParams, body: s.updateGroupBody },
       response: { status: 200, description: "The changed group", schema: s.groupSchema },
-      handle: (input) => tenancy.updateGroup(actor(input), input.params.id, input.body),
+      handle: (input) => tenancy.groups.update(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "deleteGroup",
@@ -223,7 +205,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { params: s.idParams },
       response: { status: 200, description: "The deleted group", schema: s.groupSchema },
       problems: [409],
-      handle: (input) => tenancy.deleteGroup(actor(input), input.params.id),
+      handle: (input) => tenancy.groups.delete(input.actor, input.params.id),
     }),
 
     // Users
@@ -236,7 +218,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { query: s.userListQuery },
       response: { status: 200, description: "A page of users", schema: s.userPage },
-      handle: (input) => tenancy.listUsers(actor(input), input.query),
+      handle: (input) => tenancy.users.list(input.actor, input.query),
     }),
     defineRoute({
       operationId: "exportUsers",
@@ -248,7 +230,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { query: s.userExportQuery },
       response: csvResponse,
       handle: (input) => {
-        sendCsv(input.ctx, "users.csv", userColumns, tenancy.exportUsers(actor(input), input.query));
+        sendCsv(input.ctx, "users.csv", userColumns, tenancy.users.export(input.actor, input.query));
         return undefined;
       },
     }),
@@ -262,7 +244,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { body: s.createUserBody },
       response: { status: 201, description: "The new user", schema: s.userSchema },
       problems: [409],
-      handle: (input) => tenancy.createUser(actor(input), input.body),
+      handle: (input) => tenancy.users.create(input.actor, input.body),
     }),
     defineRoute({
       operationId: "getUser",
@@ -273,7 +255,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { params: s.idParams },
       response: { status: 200, description: "The user", schema: s.userSchema },
-      handle: (input) => tenancy.getUser(actor(input), input.params.id),
+      handle: (input) => tenancy.users.get(input.actor, input.params.id),
     }),
     defineRoute({
       operationId: "updateUser",
@@ -285,7 +267,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { params: s.idParams, body: s.updateUserBody },
       response: { status: 200, description: "The changed user", schema: s.userSchema },
       problems: [409],
-      handle: (input) => tenancy.updateUser(actor(input), input.params.id, input.body),
+      handle: (input) => tenancy.users.update(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "deleteUser",
@@ -297,7 +279,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       request: { params: s.idParams },
       response: { status: 200, description: "The deleted user", schema: s.userSchema },
       problems: [409],
-      handle: (input) => tenancy.deleteUser(actor(input), input.params.id),
+      handle: (input) => tenancy.users.delete(input.actor, input.params.id),
     }),
 
     // API tokens
@@ -315,7 +297,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
         schema: s.createdApiTokenSchema,
       },
       problems: [409],
-      handle: (input) => tenancy.createToken(actor(input), input.params.id, input.body),
+      handle: (input) => tenancy.tokens.create(input.actor, input.params.id, input.body),
     }),
     defineRoute({
       operationId: "listTokens",
@@ -326,7 +308,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { params: s.idParams, query: s.apiTokenListQuery },
       response: { status: 200, description: "A page of tokens, without secrets", schema: s.apiTokenPage },
-      handle: (input) => tenancy.listTokens(actor(input), input.params.id, input.query),
+      handle: (input) => tenancy.tokens.list(input.actor, input.params.id, input.query),
     }),
     defineRoute({
       operationId: "revokeToken",
@@ -337,39 +319,7 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       access: anyRole,
       request: { params: s.idParams },
       response: { status: 200, description: "The revoked token", schema: s.apiTokenSchema },
-      handle: (input) => tenancy.revokeToken(actor(input), input.params.id),
-    }),
-
-    // Audit events
-    defineRoute({
-      operationId: "listAuditEvents",
-      method: "get",
-      path: "/api/v1/audit-events",
-      summary: "List audit events",
-      tags,
-      access: anyRole,
-      request: { query: s.auditEventListQuery },
-      response: { status: 200, description: "A page of audit events", schema: s.auditEventPage },
-      handle: (input) => tenancy.listAuditEvents(actor(input), input.query),
-    }),
-    defineRoute({
-      operationId: "exportAuditEvents",
-      method: "get",
-      path: "/api/v1/audit-events.csv",
-      summary: "Export audit events",
-      tags,
-      access: anyRole,
-      request: { query: s.auditEventExportQuery },
-      response: csvResponse,
-      handle: (input) => {
-        sendCsv(
-          input.ctx,
-          "audit-events.csv",
-          auditColumns,
-          tenancy.exportAuditEvents(actor(input), input.query),
-        );
-        return undefined;
-      },
+      handle: (input) => tenancy.tokens.revoke(input.actor, input.params.id),
     }),
   ];
 }

@@ -1,4 +1,6 @@
 import type { Knex } from "knex";
+import { applyListing } from "../db/listing.js";
+import { parseSort } from "../http/list.js";
 import type { Role, Scope } from "./roles.js";
 
 export interface OrganisationRow {
@@ -45,37 +47,6 @@ export interface ApiTokenRow {
   revoked_at: Date | null;
 }
 
-export interface AuditEventRow {
-  id: string;
-  occurred_at: Date;
-  actor_user_id: string | null;
-  actor_token_id: string | null;
-  actor_label: string;
-  action: string;
-  target_type: string;
-  target_id: string | null;
-  organisation_id: string | null;
-  group_id: string | null;
-  before: unknown;
-  after: unknown;
-  request_id: string | null;
-}
-
-export interface AuditEventInput {
-  actorUserId: string | null;
-  actorTokenId: string | null;
-  actorLabel: string;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  organisationId?: string | null;
-  groupId?: string | null;
-  before?: unknown;
-  after?: unknown;
-  requestId?: string | null;
-  occurredAt: Date;
-}
-
 /** The ids of a group and all its sub-groups, as a subquery. */
 export function groupSubtree(db: Knex, rootGroupId: string): Knex.QueryBuilder {
   return db
@@ -92,14 +63,59 @@ export function groupSubtree(db: Knex, rootGroupId: string): Knex.QueryBuilder {
     .from("subtree");
 }
 
+/** What the lists take besides paging: search, sort and their own filters. */
+interface ListFilters {
+  q?: string | undefined;
+  sort: string;
+}
+
+/** Serialises the first-start bootstrap across processes sharing one PostgreSQL. */
+const bootstrapLockKey = 0x70726f76; // "prov"
+
 /** Tenancy SQL. Every function takes the knex or transaction to run on; scope filters live here. */
 export const tenancyStore = {
+  /** Holds the first-start lock until the transaction ends. */
+  async lockBootstrap(trx: Knex): Promise<void> {
+    await trx.raw("select pg_advisory_xact_lock(?)", [bootstrapLockKey]);
+  },
+
   // Organisations
 
   visibleOrganisations(db: Knex, scope: Scope): Knex.QueryBuilder {
     const query = db<OrganisationRow>("organisations").select("organisations.*");
     if (scope.kind !== "all") query.where("organisations.id", scope.organisationId);
     return query;
+  },
+
+  async findVisibleOrganisation(
+    db: Knex,
+    scope: Scope,
+    id: string,
+    forUpdate = false,
+  ): Promise<OrganisationRow | undefined> {
+    const q = tenancyStore.visibleOrganisations(db, scope).where("organisations.id", id);
+    return (forUpdate ? q.forUpdate() : q).first();
+  },
+
+  organisationList(
+    db: Knex,
+    scope: Scope,
+    query: ListFilters & { active?: boolean | undefined },
+  ): Knex.QueryBuilder {
+    const q = tenancyStore.visibleOrganisations(db, scope);
+    if (query.active !== undefined) q.where("organisations.active", query.active);
+    return applyListing(q, {
+      q: query.q,
+      searchColumns: ["organisations.name"],
+      sort: parseSort(query.sort),
+      sortColumns: { name: "organisations.name", createdAt: "organisations.created_at" },
+      tieBreaker: "organisations.id",
+    });
+  },
+
+  /** Locks an organisation's row until the transaction ends (serialises moves of its groups). */
+  async lockOrganisation(trx: Knex, id: string): Promise<void> {
+    await trx("organisations").where({ id }).forUpdate().first();
   },
 
   async insertOrganisation(
@@ -151,6 +167,48 @@ export const tenancyStore = {
     if (scope.kind === "organisation") query.where("groups.organisation_id", scope.organisationId);
     if (scope.kind === "group") query.whereIn("groups.id", groupSubtree(db, scope.groupId));
     return query;
+  },
+
+  async findVisibleGroup(
+    db: Knex,
+    scope: Scope,
+    id: string,
+    forUpdate = false,
+  ): Promise<GroupRow | undefined> {
+    const q = tenancyStore.visibleGroups(db, scope).where("groups.id", id);
+    return (forUpdate ? q.forUpdate() : q).first();
+  },
+
+  async findGroup(db: Knex, id: string): Promise<GroupRow | undefined> {
+    return db<GroupRow>("groups").where({ id }).first();
+  },
+
+  groupList(
+    db: Knex,
+    scope: Scope,
+    query: ListFilters & {
+      organisationId?: string | undefined;
+      parentId?: string | undefined;
+      active?: boolean | undefined;
+    },
+  ): Knex.QueryBuilder {
+    const q = tenancyStore.visibleGroups(db, scope);
+    if (query.organisationId) q.where("groups.organisation_id", query.organisationId);
+    if (query.parentId === "none") q.whereNull("groups.parent_id");
+    else if (query.parentId) q.where("groups.parent_id", query.parentId);
+    if (query.active !== undefined) q.where("groups.active", query.active);
+    return applyListing(q, {
+      q: query.q,
+      searchColumns: ["groups.name", "groups.reference", "groups.it_email"],
+      sort: parseSort(query.sort),
+      sortColumns: { name: "groups.name", reference: "groups.reference", createdAt: "groups.created_at" },
+      tieBreaker: "groups.id",
+    });
+  },
+
+  /** The ids of an organisation's groups, as a subquery. */
+  groupsOfOrganisation(db: Knex, organisationId: string): Knex.QueryBuilder {
+    return db("groups").select("id").where("organisation_id", organisationId);
   },
 
   async isInSubtree(db: Knex, rootGroupId: string, groupId: string): Promise<boolean> {
@@ -229,6 +287,40 @@ export const tenancyStore = {
     return query;
   },
 
+  async findVisibleUser(db: Knex, scope: Scope, id: string, forUpdate = false): Promise<UserRow | undefined> {
+    const q = tenancyStore.visibleUsers(db, scope).where("users.id", id);
+    return (forUpdate ? q.forUpdate() : q).first();
+  },
+
+  userList(
+    db: Knex,
+    scope: Scope,
+    query: ListFilters & {
+      role?: string | undefined;
+      organisationId?: string | undefined;
+      groupId?: string | undefined;
+      active?: boolean | undefined;
+    },
+  ): Knex.QueryBuilder {
+    const q = tenancyStore.visibleUsers(db, scope);
+    if (query.role) q.where("users.role", query.role);
+    if (query.organisationId) q.where("users.organisation_id", query.organisationId);
+    if (query.groupId) q.where("users.group_id", query.groupId);
+    if (query.active !== undefined) q.where("users.active", query.active);
+    return applyListing(q, {
+      q: query.q,
+      searchColumns: ["users.email", "users.name"],
+      sort: parseSort(query.sort),
+      sortColumns: {
+        email: "users.email",
+        name: "users.name",
+        role: "users.role",
+        createdAt: "users.created_at",
+      },
+      tieBreaker: "users.id",
+    });
+  },
+
   async countUsers(db: Knex): Promise<number> {
     const row = await db("users").count<{ count: string | number }>({ count: "*" }).first();
     return Number(row?.count ?? 0);
@@ -295,6 +387,25 @@ export const tenancyStore = {
     return db<ApiTokenRow>("api_tokens").where({ user_id: userId }).select("*");
   },
 
+  tokenList(
+    db: Knex,
+    userId: string,
+    query: ListFilters & { revoked?: boolean | undefined },
+  ): Knex.QueryBuilder {
+    const tokens = tenancyStore.tokensOfUser(db, userId);
+    if (query.revoked !== undefined) {
+      if (query.revoked) tokens.whereNotNull("revoked_at");
+      else tokens.whereNull("revoked_at");
+    }
+    return applyListing(tokens, {
+      searchColumns: ["name"],
+      q: query.q,
+      sort: parseSort(query.sort),
+      sortColumns: { createdAt: "created_at", lastUsedAt: "last_used_at" },
+      tieBreaker: "id",
+    });
+  },
+
   async findToken(db: Knex, id: string): Promise<ApiTokenRow | undefined> {
     return db<ApiTokenRow>("api_tokens").where({ id }).first();
   },
@@ -325,33 +436,5 @@ export const tenancyStore = {
 
   async touchApiToken(db: Knex, tokenId: string, now: Date): Promise<void> {
     await db("api_tokens").where({ id: tokenId }).update({ last_used_at: now });
-  },
-
-  // Audit events
-
-  visibleAuditEvents(db: Knex, scope: Scope): Knex.QueryBuilder {
-    const query = db<AuditEventRow>("audit_events").select("audit_events.*");
-    if (scope.kind === "organisation") query.where("audit_events.organisation_id", scope.organisationId);
-    if (scope.kind === "group") query.whereIn("audit_events.group_id", groupSubtree(db, scope.groupId));
-    return query;
-  },
-
-  /** Many events (a batch import's) go in statements of 500 rows rather than one round trip each. */
-  async insertAuditEvents(db: Knex, events: readonly AuditEventInput[]): Promise<void> {
-    const rows = events.map((event) => ({
-      occurred_at: event.occurredAt,
-      actor_user_id: event.actorUserId,
-      actor_token_id: event.actorTokenId,
-      actor_label: event.actorLabel,
-      action: event.action,
-      target_type: event.targetType,
-      target_id: event.targetId,
-      organisation_id: event.organisationId ?? null,
-      group_id: event.groupId ?? null,
-      before: event.before === undefined ? null : JSON.stringify(event.before),
-      after: event.after === undefined ? null : JSON.stringify(event.after),
-      request_id: event.requestId ?? null,
-    }));
-    for (let i = 0; i < rows.length; i += 500) await db("audit_events").insert(rows.slice(i, i + 500));
   },
 };

@@ -1,12 +1,6 @@
 import type { z } from "zod";
-import type {
-  apiTokenSchema,
-  auditEventSchema,
-  groupSchema,
-  organisationSchema,
-  userSchema,
-} from "./schemas.js";
-import type { ApiTokenRow, AuditEventRow, GroupRow, OrganisationRow, UserRow } from "./store.js";
+import type { apiTokenSchema, groupSchema, organisationSchema, userSchema } from "./schemas.js";
+import type { ApiTokenRow, GroupRow, OrganisationRow, UserRow } from "./store.js";
 
 /** Rows as the API shows them: camelCase, ISO times, nothing secret. */
 export const iso = (date: Date | string): string => new Date(date).toISOString();
@@ -16,7 +10,6 @@ export type Organisation = z.input<typeof organisationSchema>;
 export type Group = z.input<typeof groupSchema>;
 export type User = z.input<typeof userSchema>;
 export type ApiToken = z.input<typeof apiTokenSchema>;
-export type AuditEvent = z.input<typeof auditEventSchema>;
 
 export const organisationView = (row: OrganisationRow): Organisation => ({
   id: row.id,
@@ -59,18 +52,4 @@ export const apiTokenView = (row: ApiTokenRow): ApiToken => ({
   expiresAt: isoOrNull(row.expires_at),
   lastUsedAt: isoOrNull(row.last_used_at),
   revokedAt: isoOrNull(row.revoked_at),
-});
-
-export const auditEventView = (row: AuditEventRow): AuditEvent => ({
-  id: row.id,
-  occurredAt: iso(row.occurred_at),
-  actor: { userId: row.actor_user_id, tokenId: row.actor_token_id, label: row.actor_label },
-  action: row.action,
-  targetType: row.target_type,
-  targetId: row.target_id,
-  organisationId: row.organisation_id,
-  groupId: row.group_id,
-  before: row.before,
-  after: row.after,
-  requestId: row.request_id,
 });

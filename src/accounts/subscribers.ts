@@ -1,0 +1,96 @@
+import type { Actor } from "../audit/actor.js";
+import type { AuditService } from "../audit/service.js";
+import type { Database } from "../db/database.js";
+import type { TenancyService } from "../tenancy/service.js";
+import { tenancyStore } from "../tenancy/store.js";
+import { type AccountRow, accountsStore as store } from "./store.js";
+import { profileInEffect, visibleAccount } from "./visibility.js";
+
+/** What of tenancy the accounts parts use: the group an actor may write in. */
+export type GroupAccess = Pick<TenancyService, "groupForWrite">;
+
+export interface SipSubscriber {
+  accountId: string;
+  username: string;
+  sipDomain: string;
+  status: AccountRow["status"];
+  disabledReason: string | null;
+  ha1Md5: string | null;
+  ha1Sha256: string | null;
+}
+
+export interface LicenseContext {
+  accountId: string;
+  licenseKey: string | null;
+  licenseMode: "proxy" | "direct";
+  status: AccountRow["status"];
+  sipDomain: string;
+}
+
+const sipSubscriber = (row: AccountRow): SipSubscriber => ({
+  accountId: row.id,
+  username: row.username,
+  sipDomain: row.sip_domain,
+  status: row.status,
+  disabledReason: row.disabled_reason,
+  ha1Md5: row.ha1_md5,
+  ha1Sha256: row.ha1_sha256,
+});
+
+/** What other capabilities (the registrar, the license proxy) read of an account and do to it. */
+export class Subscribers {
+  constructor(
+    private readonly db: Database,
+    private readonly tenancy: GroupAccess,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** The credentials the registrar and the license proxy check a client against; null for unknown or deleted. */
+  async findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null> {
+    const row = await store.findLiveAccount(this.db.knex, { username, sip_domain: sipDomain });
+    return row ? sipSubscriber(row) : null;
+  }
+
+  /** What the license proxy needs to answer a client. */
+  async licenseContext(accountId: string): Promise<LicenseContext | null> {
+    const row = await store.findLiveAccount(this.db.knex, { id: accountId });
+    if (!row) return null;
+    const profile = await profileInEffect(this.db.knex, row);
+    return {
+      accountId: row.id,
+      licenseKey: row.license_key,
+      licenseMode: profile.settings.licenseMode,
+      status: row.status,
+      sipDomain: row.sip_domain,
+    };
+  }
+
+  /**
+   * Audits an action another capability took on an account (a forced license check, a key
+   * revocation), scoped like the account's own events so its group's admins see it.
+   */
+  async recordAccountAction(
+    actor: Actor,
+    accountId: string,
+    action: string,
+    after: Record<string, unknown>,
+  ): Promise<void> {
+    const row = await store.findLiveAccount(this.db.knex, { id: accountId });
+    if (!row) return;
+    const group = await tenancyStore.findGroup(this.db.knex, row.group_id);
+    await this.audit.record(this.db.knex, actor, {
+      action,
+      targetType: "account",
+      targetId: accountId,
+      organisationId: group?.organisation_id ?? null,
+      groupId: row.group_id,
+      after,
+    });
+  }
+
+  /** For another capability's admin action on an account: NotFound when invisible, Forbidden for readers. */
+  async assertAccountWritable(actor: Actor, accountId: string): Promise<void> {
+    const row = await visibleAccount(this.db.knex, actor.principal.scope, accountId);
+    await this.tenancy.groupForWrite(this.db.knex, actor.principal, row.group_id, "params.id");
+  }
+}

@@ -1,0 +1,35 @@
+import { ConflictError } from "../errors.js";
+
+/** What a unique constraint's violation tells the client (409), by constraint name. */
+export const uniqueConstraints = {
+  accounts_username_unique: "this username is taken in the SIP domain",
+  accounts_phone_unique: "this phone number belongs to another account",
+  accounts_mac_unique: "this MAC address belongs to another account",
+  profiles_name_unique: "a profile with this name exists in the organisation",
+  organisations_name_unique: "an organisation with this name already exists",
+  users_email_unique: "a user with this e-mail already exists",
+} as const satisfies Record<string, string>;
+
+export type UniqueConstraint = keyof typeof uniqueConstraints;
+
+const fallbackMessage = "conflicts with an existing record";
+
+/** The ConflictError a unique violation (SQLSTATE 23505) stands for; null for any other error. */
+export function conflictOf(error: unknown): ConflictError | null {
+  const e = error as { code?: string; constraint?: string; message?: string } | null | undefined;
+  if (e?.code !== "23505") return null;
+  const name =
+    e.constraint && e.constraint in uniqueConstraints
+      ? (e.constraint as UniqueConstraint)
+      : (Object.keys(uniqueConstraints) as UniqueConstraint[]).find((c) => (e.message ?? "").includes(c));
+  return new ConflictError(name ? uniqueConstraints[name] : fallbackMessage);
+}
+
+/** Runs a write, turning a unique violation into its 409. */
+export async function withConflicts<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw conflictOf(error) ?? error;
+  }
+}

@@ -1,0 +1,131 @@
+import type { z } from "zod";
+import type { Actor } from "../audit/actor.js";
+import type { AuditService } from "../audit/service.js";
+import type { Clock } from "../clock.js";
+import { withConflicts } from "../db/constraints.js";
+import type { Database } from "../db/database.js";
+import { allOf, pageOf } from "../db/listing.js";
+import type { Page } from "../http/list.js";
+import { ids } from "../ids.js";
+import { assertAnotherOperator, assertMayHold, visibleUser } from "./authority.js";
+import type * as schemas from "./schemas.js";
+import { tenancyStore as store } from "./store.js";
+import { type User, userView } from "./views.js";
+
+type Input<S extends z.ZodType> = z.output<S>;
+
+export class Users {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  list(actor: Actor, query: Input<typeof schemas.userListQuery>): Promise<Page<User>> {
+    return pageOf(store.userList(this.db.knex, actor.principal.scope, query), query, userView);
+  }
+
+  export(actor: Actor, query: Input<typeof schemas.userExportQuery>): AsyncIterable<User> {
+    return allOf(store.userList(this.db.knex, actor.principal.scope, query), "users.id", userView);
+  }
+
+  async get(actor: Actor, id: string): Promise<User> {
+    return userView(await visibleUser(this.db.knex, actor.principal.scope, id));
+  }
+
+  async create(actor: Actor, body: Input<typeof schemas.createUserBody>): Promise<User> {
+    return this.db.knex.transaction(async (trx) => {
+      const state = {
+        role: body.role,
+        organisation_id: body.organisationId ?? null,
+        group_id: body.groupId ?? null,
+      };
+      const organisationId = await assertMayHold(trx, actor.principal, state);
+      const row = await withConflicts(() =>
+        store.insertUser(
+          trx,
+          { id: ids.uuid(), email: body.email, name: body.name, ...state },
+          this.clock.now(),
+        ),
+      );
+      const after = userView(row);
+      await this.audit.record(trx, actor, {
+        action: "user.created",
+        targetType: "user",
+        targetId: row.id,
+        organisationId,
+        groupId: row.group_id,
+        after,
+      });
+      return after;
+    });
+  }
+
+  async update(actor: Actor, id: string, body: Input<typeof schemas.updateUserBody>): Promise<User> {
+    return this.db.knex.transaction(async (trx) => {
+      const before = await visibleUser(trx, actor.principal.scope, id, true);
+      await assertMayHold(trx, actor.principal, before);
+      const role = body.role ?? before.role;
+      // A new role brings its own kind of scope: the other kind is cleared unless given.
+      const roleChanged = role !== before.role;
+      const state = {
+        role,
+        organisation_id:
+          body.organisationId !== undefined
+            ? body.organisationId
+            : roleChanged
+              ? null
+              : before.organisation_id,
+        group_id: body.groupId !== undefined ? body.groupId : roleChanged ? null : before.group_id,
+      };
+      const organisationId = await assertMayHold(trx, actor.principal, state);
+      const active = body.active ?? before.active;
+      if (before.role === "operator" && before.active && (role !== "operator" || !active)) {
+        await assertAnotherOperator(trx, id);
+      }
+      const row = await withConflicts(() =>
+        store.updateUser(
+          trx,
+          id,
+          {
+            ...state,
+            ...(body.email !== undefined ? { email: body.email } : {}),
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            active,
+          },
+          this.clock.now(),
+        ),
+      );
+      const after = userView(row);
+      await this.audit.record(trx, actor, {
+        action: "user.updated",
+        targetType: "user",
+        targetId: id,
+        organisationId,
+        groupId: row.group_id,
+        before: userView(before),
+        after,
+      });
+      return after;
+    });
+  }
+
+  async delete(actor: Actor, id: string): Promise<User> {
+    return this.db.knex.transaction(async (trx) => {
+      const row = await visibleUser(trx, actor.principal.scope, id, true);
+      const organisationId = await assertMayHold(trx, actor.principal, row);
+      if (row.role === "operator" && row.active) await assertAnotherOperator(trx, id);
+      await store.deleteUser(trx, id);
+      const before = userView(row);
+      await this.audit.record(trx, actor, {
+        action: "user.deleted",
+        targetType: "user",
+        targetId: id,
+        organisationId,
+        groupId: row.group_id,
+        before,
+      });
+      return before;
+    });
+  }
+}
