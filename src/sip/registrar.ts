@@ -1,14 +1,14 @@
 import type { SipSubscriber } from "../accounts/service.js";
+import { type DigestAuthenticator, parseDigestParams } from "../auth/digest.js";
+import type { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Clock } from "../clock.js";
 import { ids } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { Binding } from "./binding-store.js";
-import { type DigestAuthenticator, parseDigestParams } from "./digest.js";
-import type { FailureLimiter } from "./failure-limiter.js";
 import type { Location } from "./location.js";
-import { type NameAddr, parseContacts, parseCSeq, parseNameAddr } from "./parser.js";
+import { type NameAddr, parseContacts, parseCSeq, parseNameAddr } from "./stack/parser.js";
+import type { ServerTransaction } from "./stack/transaction.js";
 import type { SubscriberDirectory } from "./subscribers.js";
-import type { ServerTransaction } from "./transaction.js";
 
 export interface RegistrarOptions {
   defaultExpiresSeconds: number;

@@ -2,21 +2,21 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Knex } from "knex";
+import { DigestAuthenticator } from "../auth/digest.js";
+import { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
 import type { DomainEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import { BindingStore } from "./binding-store.js";
-import { DigestAuthenticator } from "./digest.js";
-import { type ListenSpec, SipEndpoint } from "./endpoint.js";
-import { FailureLimiter } from "./failure-limiter.js";
+import { startSipWorkers } from "./cluster/primary.js";
 import { Location } from "./location.js";
 import { Registrar } from "./registrar.js";
+import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
+import type { ServerTransaction } from "./stack/transaction.js";
+import type { TlsFiles } from "./stack/transport/stream.js";
+import type { TransportName } from "./stack/transport/types.js";
 import { type FindSipSubscriber, SubscriberDirectory } from "./subscribers.js";
-import type { ServerTransaction } from "./transaction.js";
-import type { TlsFiles } from "./transport/stream.js";
-import type { TransportName } from "./transport/types.js";
-import { startSipWorkers } from "./workers.js";
 
 export type SipConfig = Config["sip"];
 

@@ -3,9 +3,9 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createLogger } from "../../src/logger.js";
-import { SipEndpoint } from "../../src/sip/endpoint.js";
-import { defaultParserLimits, parseMessage, parseVia, tagOf } from "../../src/sip/parser.js";
-import type { ServerTransaction } from "../../src/sip/transaction.js";
+import { SipEndpoint } from "../../src/sip/stack/endpoint.js";
+import { defaultParserLimits, parseMessage, parseVia, tagOf } from "../../src/sip/stack/parser.js";
+import type { ServerTransaction } from "../../src/sip/stack/transaction.js";
 import { branch, request, TestSipClient } from "./support/client.js";
 import { selfSignedCertificate } from "./support/tools.js";
 

@@ -1,12 +1,14 @@
 import cluster, { type Worker } from "node:cluster";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { SipSubscriber } from "../accounts/service.js";
-import type { DomainEvent, DomainEvents } from "../events.js";
-import type { Logger } from "../logger.js";
-import type { SipConfig } from "./setup.js";
-import type { FindSipSubscriber } from "./subscribers.js";
-import type { TransportName } from "./transport/types.js";
+import type { SipSubscriber } from "../../accounts/service.js";
+import type { Config } from "../../config/schema.js";
+import type { DomainEvent, DomainEvents } from "../../events.js";
+import type { Logger } from "../../logger.js";
+import type { TransportName } from "../stack/transport/types.js";
+import type { FindSipSubscriber } from "../subscribers.js";
+
+type SipConfig = Config["sip"];
 
 /**
  * SIP on several processes (sip.workers > 1): Node's cluster forks workers that run only the

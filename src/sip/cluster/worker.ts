@@ -1,19 +1,19 @@
 /**
  * A SIP worker process (sip.workers > 1): the SIP endpoint and registrar only, on the sockets the
- * cluster primary shares. See src/sip/workers.ts.
+ * cluster primary shares. See src/sip/cluster/primary.ts.
  */
-import type { SipSubscriber } from "../accounts/service.js";
-import { systemClock } from "../clock.js";
-import { openPostgres } from "../db/database.js";
-import { DomainEvents } from "../events.js";
-import { createLogger } from "../logger.js";
-import { startSip } from "./setup.js";
+import type { SipSubscriber } from "../../accounts/service.js";
+import { systemClock } from "../../clock.js";
+import { openPostgres } from "../../db/database.js";
+import { DomainEvents } from "../../events.js";
+import { createLogger } from "../../logger.js";
+import { startSip } from "../setup.js";
 import {
   type PrimaryMessage,
   type WorkerMessage,
   type WorkerSettings,
   workerSettingsVariable,
-} from "./workers.js";
+} from "./primary.js";
 
 const send = (message: WorkerMessage) => process.send?.(message);
 

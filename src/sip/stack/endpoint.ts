@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../logger.js";
 import { createResponse, type SipRequest, type SipResponse, serializeMessage } from "./message.js";
 import { formatVia, type ParserLimits, parseMessage, parseVia, type Via } from "./parser.js";
 import {
