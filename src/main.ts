@@ -18,7 +18,8 @@ import { drainHttp, listenHttp } from "./http/server.js";
 import { createLicensing } from "./licensing/setup.js";
 import type { Logger } from "./logger.js";
 import { packageVersion } from "./package-info.js";
-import { registrationsOf, type SipRuntime, startSip } from "./sip/setup.js";
+import { registrationsOf } from "./sip/binding-store.js";
+import { type SipRuntime, startSip } from "./sip/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
 
