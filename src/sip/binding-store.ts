@@ -219,8 +219,12 @@ export class BindingStore {
     await this.knex("sip_bindings").where({ account_id: accountId }).delete();
   }
 
+  /** Deletes the expired rows and says how many. */
   async purgeExpired(now: Date): Promise<number> {
-    return this.knex("sip_bindings").where("expires_at", "<=", now).delete();
+    const deleted: unknown = await this.knex("sip_bindings").where("expires_at", "<=", now).delete();
+    // pg gives the count; the embedded database's driver gives its result object instead.
+    if (typeof deleted === "number") return deleted;
+    return Number((deleted as { affectedRows?: number } | null)?.affectedRows ?? 0);
   }
 
   async close(): Promise<void> {
