@@ -39,23 +39,26 @@ async function main(): Promise<void> {
       send({ type: "find-subscriber", id, username, sipDomain });
     });
 
-  const runtime = await lifecycle.open(
-    "SIP",
-    async () =>
-      startSip({
-        config: {
-          ...settings.sip,
-          workers: 1,
-          nodeId: `${settings.sip.nodeId ?? (await import("node:os")).hostname()}/${settings.index}`,
-        },
-        knex: database.knex,
-        clock: systemClock,
-        logger,
-        events,
-        findSipSubscriber,
-        databaseKind: "postgres",
-      }),
-    (runtime) => runtime.close(),
+  // A SIP start that fails closes the database before the worker reports the failure.
+  const runtime = await lifecycle.start(() =>
+    lifecycle.open(
+      "SIP",
+      async () =>
+        startSip({
+          config: {
+            ...settings.sip,
+            workers: 1,
+            nodeId: `${settings.sip.nodeId ?? (await import("node:os")).hostname()}/${settings.index}`,
+          },
+          knex: database.knex,
+          clock: systemClock,
+          logger,
+          events,
+          findSipSubscriber,
+          databaseKind: "postgres",
+        }),
+      (runtime) => runtime.close(),
+    ),
   );
 
   process.on("message", (message: PrimaryMessage) => {
