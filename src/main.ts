@@ -22,7 +22,8 @@ import { createLicensing } from "./licensing/setup.js";
 import { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { packageVersion } from "./package-info.js";
-import { registrationsOf, type SipRuntime, startSip } from "./sip/setup.js";
+import { registrationsOf } from "./sip/binding-store.js";
+import { type SipRuntime, startSip } from "./sip/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
 

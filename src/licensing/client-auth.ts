@@ -1,7 +1,7 @@
+import { type DigestAuthenticator, parseDigestParams } from "../auth/digest.js";
+import type { FailureLimiter } from "../auth/failure-limiter.js";
 import { RateLimitedError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { type DigestAuthenticator, parseDigestParams } from "../sip/digest.js";
-import type { FailureLimiter } from "../sip/failure-limiter.js";
 import type { DigestSessions } from "./digest-sessions.js";
 import type { LicenseClient, LicenseService } from "./service.js";
 

@@ -1,5 +1,7 @@
 import type { RequestListener } from "node:http";
 import type { Registry } from "prom-client";
+import { DigestAuthenticator } from "../auth/digest.js";
+import { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
 import type { Database } from "../db/database.js";
@@ -7,8 +9,6 @@ import type { DomainEvents } from "../events.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Route } from "../http/route.js";
 import type { Logger } from "../logger.js";
-import { DigestAuthenticator } from "../sip/digest.js";
-import { FailureLimiter } from "../sip/failure-limiter.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import { LicenseClientAuthenticator } from "./client-auth.js";
 import { DigestSessions } from "./digest-sessions.js";

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 
 /** One registered contact of an account (RFC 3261 section 10: a binding of an address-of-record). */
@@ -86,6 +87,34 @@ const fromRow = (row: BindingRow): Binding => ({
 
 type PendingWrite = { op: "upsert"; binding: Binding } | { op: "delete"; binding: Binding };
 
+/**
+ * Changes queued (or handed to the database) together, indexed by account and then by contact,
+ * so that loading one account looks only at that account's changes, not at the whole backlog.
+ */
+class Batch {
+  readonly accounts = new Map<string, Map<string, PendingWrite>>();
+  size = 0;
+
+  set(change: PendingWrite): void {
+    const { accountId, contact } = change.binding;
+    let changes = this.accounts.get(accountId);
+    if (!changes) {
+      changes = new Map();
+      this.accounts.set(accountId, changes);
+    }
+    const before = changes.size;
+    changes.set(contact, change);
+    this.size += changes.size - before;
+  }
+
+  dropAccount(accountId: string): void {
+    const changes = this.accounts.get(accountId);
+    if (!changes) return;
+    this.size -= changes.size;
+    this.accounts.delete(accountId);
+  }
+}
+
 const batchRows = 500;
 
 /**
@@ -95,9 +124,9 @@ const batchRows = 500;
  * registrar answers.
  */
 export class BindingStore {
-  private pending = new Map<string, PendingWrite>();
+  private pending = new Batch();
   /** Batches handed to the database and not committed yet. */
-  private readonly writing = new Set<Map<string, PendingWrite>>();
+  private readonly writing = new Set<Batch>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -105,6 +134,7 @@ export class BindingStore {
     private readonly knex: Knex,
     private readonly flushMs: number,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -117,22 +147,16 @@ export class BindingStore {
       .andWhere("expires_at", ">", now)
       .orderBy("created_at")) as BindingRow[];
     const byContact = new Map(rows.map((row) => [row.contact, fromRow(row)]));
-    for (const batch of [...this.writing, this.pending]) {
-      for (const change of batch.values()) {
-        if (change.binding.accountId !== accountId) continue;
-        if (change.op === "upsert") byContact.set(change.binding.contact, change.binding);
-        else byContact.delete(change.binding.contact);
-      }
-    }
+    // Oldest batch first, the queued one last: the last change of a binding wins.
+    for (const batch of this.writing) layOver(byContact, batch.accounts.get(accountId));
+    layOver(byContact, this.pending.accounts.get(accountId));
     return [...byContact.values()].filter((binding) => binding.expiresAt > now.getTime());
   }
 
   /** Queues changes; resolves once they are written when write-behind is off, at once otherwise. */
   write(upserts: readonly Binding[], deletes: readonly Binding[]): Promise<void> {
-    for (const binding of deletes)
-      this.pending.set(`${binding.accountId}|${binding.contact}`, { op: "delete", binding });
-    for (const binding of upserts)
-      this.pending.set(`${binding.accountId}|${binding.contact}`, { op: "upsert", binding });
+    for (const binding of deletes) this.pending.set({ op: "delete", binding });
+    for (const binding of upserts) this.pending.set({ op: "upsert", binding });
     if (this.flushMs === 0) return this.flush();
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
@@ -148,7 +172,7 @@ export class BindingStore {
       this.timer = undefined;
     }
     const batch = this.pending;
-    this.pending = new Map();
+    this.pending = new Batch();
     if (batch.size > 0) this.writing.add(batch);
     this.flushing = this.flushing
       .then(() => this.writeBatch(batch))
@@ -156,14 +180,16 @@ export class BindingStore {
     return this.flushing;
   }
 
-  private async writeBatch(batch: Map<string, PendingWrite>): Promise<void> {
+  private async writeBatch(batch: Batch): Promise<void> {
     if (batch.size === 0) return;
-    const now = new Date();
+    const now = this.clock.now();
     const upserts: BindingRow[] = [];
     const deletes: string[] = [];
-    for (const change of batch.values()) {
-      if (change.op === "upsert") upserts.push(toRow(change.binding, now));
-      else deletes.push(change.binding.id);
+    for (const changes of batch.accounts.values()) {
+      for (const change of changes.values()) {
+        if (change.op === "upsert") upserts.push(toRow(change.binding, now));
+        else deletes.push(change.binding.id);
+      }
     }
     try {
       await this.knex.transaction(async (trx) => {
@@ -188,17 +214,70 @@ export class BindingStore {
 
   /** Removes an account's bindings now (disable, delete, password change). */
   async deleteAccount(accountId: string): Promise<void> {
-    for (const [key, change] of this.pending)
-      if (change.binding.accountId === accountId) this.pending.delete(key);
+    this.pending.dropAccount(accountId);
     await this.flushing;
     await this.knex("sip_bindings").where({ account_id: accountId }).delete();
   }
 
+  /** Deletes the expired rows and says how many. */
   async purgeExpired(now: Date): Promise<number> {
-    return this.knex("sip_bindings").where("expires_at", "<=", now).delete();
+    const deleted: unknown = await this.knex("sip_bindings").where("expires_at", "<=", now).delete();
+    // pg gives the count; the embedded database's driver gives its result object instead.
+    if (typeof deleted === "number") return deleted;
+    return Number((deleted as { affectedRows?: number } | null)?.affectedRows ?? 0);
   }
 
   async close(): Promise<void> {
     await this.flush();
   }
+}
+
+function layOver(byContact: Map<string, Binding>, changes: Map<string, PendingWrite> | undefined): void {
+  if (!changes) return;
+  for (const change of changes.values()) {
+    if (change.op === "upsert") byContact.set(change.binding.contact, change.binding);
+    else byContact.delete(change.binding.contact);
+  }
+}
+
+/**
+ * The registrations an account's "refresh" shows: read from the database (not from this node's
+ * cache), so any node's are there.
+ */
+export async function registrationsOf(
+  knex: Knex,
+  accountId: string,
+  now: Date,
+): Promise<Array<Record<string, unknown>>> {
+  const rows = (await knex("sip_bindings")
+    .where({ account_id: accountId })
+    .andWhere("expires_at", ">", now)
+    .orderBy("created_at")
+    .select(
+      "contact",
+      "transport",
+      "source_address",
+      "source_port",
+      "user_agent",
+      "expires_at",
+      "node_id",
+    )) as Array<{
+    contact: string;
+    transport: string;
+    source_address: string;
+    source_port: number;
+    user_agent: string | null;
+    expires_at: Date | string;
+    node_id: string;
+  }>;
+  return rows.map((row) => ({
+    contact: row.contact,
+    transport: row.transport,
+    sourceAddress: row.source_address.includes(":")
+      ? `[${row.source_address}]:${row.source_port}`
+      : `${row.source_address}:${row.source_port}`,
+    userAgent: row.user_agent,
+    expiresAt: new Date(row.expires_at).toISOString(),
+    node: row.node_id,
+  }));
 }

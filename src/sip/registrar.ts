@@ -1,14 +1,15 @@
 import type { SipSubscriber } from "../accounts/service.js";
+import { type DigestAuthenticator, parseDigestParams } from "../auth/digest.js";
+import type { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Clock } from "../clock.js";
 import { ids } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { Binding } from "./binding-store.js";
-import { type DigestAuthenticator, parseDigestParams } from "./digest.js";
-import type { FailureLimiter } from "./failure-limiter.js";
 import type { Location } from "./location.js";
-import { type NameAddr, parseContacts, parseCSeq, parseNameAddr } from "./parser.js";
+import { type NameAddr, parseContacts, parseCSeq, parseNameAddr } from "./stack/parser.js";
+import { refuse } from "./stack/refusals.js";
+import type { ServerTransaction } from "./stack/transaction.js";
 import type { SubscriberDirectory } from "./subscribers.js";
-import type { ServerTransaction } from "./transaction.js";
 
 export interface RegistrarOptions {
   defaultExpiresSeconds: number;
@@ -31,14 +32,6 @@ export interface RegistrarDeps {
   logger: Logger;
 }
 
-/** The warn-agent of our Warning headers (RFC 3261 section 20.43). */
-const warnAgent = "provisiond";
-
-const warning = (text: string): [string, string] => [
-  "Warning",
-  `399 ${warnAgent} "${text.replace(/["\\]/g, "'")}"`,
-];
-
 /**
  * The registrar (RFC 3261 section 10.3): digest-authenticated REGISTER against the account's
  * HA1 with realm = the To domain, then the bindings of the account are added, refreshed or
@@ -55,7 +48,7 @@ export class Registrar {
     const to = request.parsed?.to ?? parseNameAddr(request.headers.get("to") ?? "");
     const username = to?.parsedUri.user;
     if (!to || !username || to.parsedUri.scheme === "tel") {
-      tx.reply(400, { headers: [warning("To must be the sip: address of an account")] });
+      refuse(tx, { name: "bad_to" });
       return;
     }
     const domain = to.parsedUri.host;
@@ -67,12 +60,7 @@ export class Registrar {
       this.deps.userFailures.blockedForSeconds(userKey),
     );
     if (blockedFor > 0) {
-      tx.reply(403, {
-        headers: [
-          warning("too many failed authentication attempts; try again later"),
-          ["Retry-After", String(blockedFor)],
-        ],
-      });
+      refuse(tx, { name: "rate_limited", retryAfterSeconds: blockedFor });
       return;
     }
 
@@ -104,18 +92,15 @@ export class Registrar {
     const account = subscriber as SipSubscriber | null;
     if (!account || result.username !== username) {
       // The credentials of one account may not change the bindings of another.
-      tx.reply(403, { headers: [warning("credentials do not match the To address")] });
+      refuse(tx, { name: "credentials_mismatch" });
       return;
     }
     if (account.status === "disabled") {
-      const reason = account.disabledReason
-        ? `account disabled: ${account.disabledReason}`
-        : "account disabled";
-      tx.reply(403, { headers: [warning(reason)] });
+      refuse(tx, { name: "account_disabled", detail: account.disabledReason });
       return;
     }
     if (account.status === "pending_activation") {
-      tx.reply(403, { headers: [warning("account not activated yet")] });
+      refuse(tx, { name: "account_not_activated" });
       return;
     }
     await this.updateBindings(tx, account, userKey);
@@ -128,10 +113,7 @@ export class Registrar {
   }
 
   private challenge(tx: ServerTransaction, realm: string, stale: boolean): void {
-    const headers = this.deps.digest
-      .challenge(realm, { stale })
-      .map((value): [string, string] => ["WWW-Authenticate", value]);
-    tx.reply(401, { headers });
+    refuse(tx, { name: "unauthorized", challenges: this.deps.digest.challenge(realm, { stale }) });
   }
 
   private recordFailure(source: string, userKey: string, reason: string, username: string | undefined): void {
@@ -161,14 +143,14 @@ export class Registrar {
     const contactLines = request.headers.getAll("contact");
     const contacts = parseContacts(contactLines);
     if (!contacts) {
-      tx.reply(400, { headers: [warning("malformed Contact")] });
+      refuse(tx, { name: "bad_contact" });
       return;
     }
     const expiresHeader = request.headers.get("expires");
     let headerExpires: number | null = null;
     if (expiresHeader !== undefined) {
       if (!/^\d{1,10}$/.test(expiresHeader.trim())) {
-        tx.reply(400, { headers: [warning("malformed Expires")] });
+        refuse(tx, { name: "bad_expires" });
         return;
       }
       headerExpires = Number(expiresHeader.trim());
@@ -179,11 +161,11 @@ export class Registrar {
     if (contacts.star) {
       // RFC 3261 section 10.3 step 6: "*" only with Expires: 0 and no other contact.
       if (headerExpires !== 0 || contactLines.length !== 1) {
-        tx.reply(400, { headers: [warning('Contact "*" needs Expires: 0 and no other contact')] });
+        refuse(tx, { name: "bad_star_contact" });
         return;
       }
       if (current.some((binding) => binding.callId === callId && cseq <= binding.cseq)) {
-        tx.reply(500, { headers: [warning("CSeq out of order for this Call-ID")] });
+        refuse(tx, { name: "cseq_out_of_order" });
         return;
       }
       await this.deps.location.update(account.accountId, [], [], current);
@@ -199,7 +181,7 @@ export class Registrar {
         expires = /^\d{1,10}$/.test(param) ? Number(param) : this.options.defaultExpiresSeconds;
       }
       if (expires !== 0 && expires < this.options.minExpiresSeconds) {
-        tx.reply(423, { headers: [["Min-Expires", String(this.options.minExpiresSeconds)]] });
+        refuse(tx, { name: "interval_too_brief", minExpiresSeconds: this.options.minExpiresSeconds });
         return;
       }
       changes.push({ contact, expires: Math.min(expires, this.options.maxExpiresSeconds) });
@@ -213,7 +195,7 @@ export class Registrar {
     for (const { contact, expires } of changes) {
       const existing = next.get(contact.uri);
       if (existing && existing.callId === callId && cseq <= existing.cseq) {
-        tx.reply(500, { headers: [warning("CSeq out of order for this Call-ID")] });
+        refuse(tx, { name: "cseq_out_of_order" });
         return;
       }
       if (expires === 0) {
@@ -247,9 +229,7 @@ export class Registrar {
       upserts.push(binding);
     }
     if (next.size > this.options.maxContactsPerAccount) {
-      tx.reply(403, {
-        headers: [warning(`at most ${this.options.maxContactsPerAccount} contacts per account`)],
-      });
+      refuse(tx, { name: "contacts_exceeded", limit: this.options.maxContactsPerAccount });
       return;
     }
     const bindings = [...next.values()];

@@ -1,22 +1,23 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Knex } from "knex";
+import { DigestAuthenticator } from "../auth/digest.js";
+import { FailureLimiter } from "../auth/failure-limiter.js";
+import { NonceSecretStore } from "../auth/nonce-secret-store.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
 import type { DomainEvents } from "../events.js";
+import { Lifecycle } from "../lifecycle.js";
 import type { Logger } from "../logger.js";
 import { BindingStore } from "./binding-store.js";
-import { DigestAuthenticator } from "./digest.js";
-import { type ListenSpec, SipEndpoint } from "./endpoint.js";
-import { FailureLimiter } from "./failure-limiter.js";
+import { startSipWorkers } from "./cluster/primary.js";
+import { MethodDispatch } from "./dispatch.js";
 import { Location } from "./location.js";
 import { Registrar } from "./registrar.js";
+import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
+import type { TlsFiles } from "./stack/transport/stream.js";
+import type { TransportName } from "./stack/transport/types.js";
 import { type FindSipSubscriber, SubscriberDirectory } from "./subscribers.js";
-import type { ServerTransaction } from "./transaction.js";
-import type { TlsFiles } from "./transport/stream.js";
-import type { TransportName } from "./transport/types.js";
-import { startSipWorkers } from "./workers.js";
 
 export type SipConfig = Config["sip"];
 
@@ -39,62 +40,6 @@ export interface SipRuntime {
   /** Writes queued binding changes now. */
   flush(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The registrations an account's "refresh" shows: read from the database, so any node's are there. */
-export async function registrationsOf(
-  knex: Knex,
-  accountId: string,
-  now: Date,
-): Promise<Array<Record<string, unknown>>> {
-  const rows = (await knex("sip_bindings")
-    .where({ account_id: accountId })
-    .andWhere("expires_at", ">", now)
-    .orderBy("created_at")
-    .select(
-      "contact",
-      "transport",
-      "source_address",
-      "source_port",
-      "user_agent",
-      "expires_at",
-      "node_id",
-    )) as Array<{
-    contact: string;
-    transport: string;
-    source_address: string;
-    source_port: number;
-    user_agent: string | null;
-    expires_at: Date | string;
-    node_id: string;
-  }>;
-  return rows.map((row) => ({
-    contact: row.contact,
-    transport: row.transport,
-    sourceAddress: row.source_address.includes(":")
-      ? `[${row.source_address}]:${row.source_port}`
-      : `${row.source_address}:${row.source_port}`,
-    userAgent: row.user_agent,
-    expiresAt: new Date(row.expires_at).toISOString(),
-    node: row.node_id,
-  }));
-}
-
-/**
- * The digest nonce key: the configured secret, or one generated on first start and kept in the
- * database, so that every node sharing the database accepts the others' nonces.
- */
-async function nonceSecret(config: SipConfig, knex: Knex): Promise<string> {
-  if (config.nonceSecret) return config.nonceSecret;
-  await knex("sip_secrets")
-    .insert({ name: "digest-nonce", value: randomBytes(32).toString("base64url") })
-    .onConflict("name")
-    .ignore();
-  const row = (await knex("sip_secrets").where({ name: "digest-nonce" }).first()) as
-    | { value: string }
-    | undefined;
-  if (!row) throw new Error("the SIP nonce secret could not be stored");
-  return row.value;
 }
 
 function tlsFiles(config: SipConfig): TlsFiles | undefined {
@@ -141,122 +86,105 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
     return true;
   });
 
-  const digest = new DigestAuthenticator({
-    secret: await nonceSecret(config, options.knex),
-    nonceTtlMs: config.nonceTtlSeconds * 1000,
-    clock,
-    algorithms: config.digestAlgorithms,
-  });
-  const store = new BindingStore(options.knex, config.bindingFlushMs, sipLogger);
-  const location = new Location(store, clock);
-  const subscribers = new SubscriberDirectory(
-    options.findSipSubscriber,
-    clock,
-    config.credentialCacheSeconds * 1000,
-  );
-  const windowMs = config.authFailureWindowSeconds * 1000;
-  const registrar = new Registrar(
-    {
-      digest,
-      subscribers,
-      location,
-      userFailures: new FailureLimiter(config.authFailureLimit, windowMs, clock),
-      // Many phones can share one NAT address: the per-address limit is wider than the per-user one.
-      addressFailures: new FailureLimiter(config.authFailureLimit * 10, windowMs, clock),
+  // What is opened is closed newest first, also when a later step of the start fails.
+  return new Lifecycle(sipLogger).start(async (lifecycle) => {
+    const digest = new DigestAuthenticator({
+      // The configured secret, or one generated on first start and kept in the database, so that
+      // every node sharing the database accepts the others' nonces.
+      secret: config.nonceSecret
+        ? config.nonceSecret
+        : await new NonceSecretStore(options.knex).getOrCreate(),
+      nonceTtlMs: config.nonceTtlSeconds * 1000,
       clock,
-      logger: sipLogger,
-    },
-    {
-      defaultExpiresSeconds: config.defaultExpiresSeconds,
-      minExpiresSeconds: config.minExpiresSeconds,
-      maxExpiresSeconds: config.maxExpiresSeconds,
-      maxContactsPerAccount: config.maxContactsPerAccount,
-      nodeId: config.nodeId ?? hostname(),
-    },
-  );
-
-  const onRequest = (tx: ServerTransaction): void => {
-    switch (tx.request.method) {
-      case "REGISTER": {
-        const callId = tx.request.headers.get("call-id");
-        registrar.handle(tx).catch((error: unknown) => {
-          sipLogger.error({ err: error, callId }, "SIP REGISTER failed");
-          tx.reply(500);
-        });
-        return;
-      }
-      case "OPTIONS":
-        tx.reply(200, { headers: [["Allow", "REGISTER, OPTIONS"]] });
-        return;
-      default:
-        // Calls and messages are the router's (a later issue); until then say what is served.
-        tx.reply(405, { headers: [["Allow", "REGISTER, OPTIONS"]] });
-    }
-  };
-
-  const unsubscribe = options.events.subscribe(async (event) => {
-    switch (event.type) {
-      case "account.disabled":
-      case "account.deleted":
-      case "account.passwordChanged":
-      case "account.identityChanged":
-        subscribers.forgetAccount(event.accountId);
-        await location.dropAccount(event.accountId);
-        sipLogger.info(
-          { accountId: event.accountId, event: event.type },
-          "SIP: bindings and cached credentials dropped",
-        );
-        return;
-      case "account.enabled":
-        subscribers.forgetAccount(event.accountId);
-        return;
-    }
-  });
-
-  let endpoint: SipEndpoint;
-  try {
-    endpoint = await SipEndpoint.start({
-      listen,
-      limits: {
-        maxMessageBytes: config.maxMessageBytes,
-        maxHeaders: config.maxHeaders,
-        maxLineLength: config.maxLineLength,
-        idleTimeoutMs: config.connectionIdleSeconds * 1000,
-        maxConnections: config.maxConnections,
-      },
-      timers: { t1: config.t1Ms, t2: config.t2Ms, t4: config.t4Ms },
-      tls,
-      logger: sipLogger,
-      onRequest,
+      algorithms: config.digestAlgorithms,
     });
-  } catch (error) {
-    unsubscribe();
-    throw error;
-  }
+    const store = new BindingStore(options.knex, config.bindingFlushMs, sipLogger, clock);
+    lifecycle.defer("SIP binding store", () => store.close());
+    const location = new Location(store, clock);
+    const subscribers = new SubscriberDirectory(
+      options.findSipSubscriber,
+      clock,
+      config.credentialCacheSeconds * 1000,
+    );
+    const windowMs = config.authFailureWindowSeconds * 1000;
+    const registrar = new Registrar(
+      {
+        digest,
+        subscribers,
+        location,
+        userFailures: new FailureLimiter(config.authFailureLimit, windowMs, clock),
+        // Many phones can share one NAT address: the per-address limit is wider than the per-user one.
+        addressFailures: new FailureLimiter(config.authFailureLimit * 10, windowMs, clock),
+        clock,
+        logger: sipLogger,
+      },
+      {
+        defaultExpiresSeconds: config.defaultExpiresSeconds,
+        minExpiresSeconds: config.minExpiresSeconds,
+        maxExpiresSeconds: config.maxExpiresSeconds,
+        maxContactsPerAccount: config.maxContactsPerAccount,
+        nodeId: config.nodeId ?? hostname(),
+      },
+    );
 
-  const purge = setInterval(() => {
-    location
-      .purgeExpired()
-      .then((removed) => {
-        if (removed > 0) sipLogger.debug({ removed }, "SIP: expired bindings purged");
-      })
-      .catch((error: unknown) => sipLogger.warn({ err: error }, "SIP: purging expired bindings failed"));
-  }, config.purgeIntervalSeconds * 1000);
-  purge.unref();
+    const dispatch = new MethodDispatch(sipLogger).on("REGISTER", (tx) => registrar.handle(tx));
 
-  let closing: Promise<void> | undefined;
-  return {
-    endpoint,
-    addresses: () => endpoint.addresses(),
-    flush: () => location.flush(),
-    close: () => {
-      closing ??= (async () => {
-        clearInterval(purge);
-        unsubscribe();
-        await endpoint.close();
-        await store.close();
-      })();
-      return closing;
-    },
-  };
+    const unsubscribe = options.events.subscribe(async (event) => {
+      switch (event.type) {
+        case "account.disabled":
+        case "account.deleted":
+        case "account.passwordChanged":
+        case "account.identityChanged":
+          subscribers.forgetAccount(event.accountId);
+          await location.dropAccount(event.accountId);
+          sipLogger.info(
+            { accountId: event.accountId, event: event.type },
+            "SIP: bindings and cached credentials dropped",
+          );
+          return;
+        case "account.enabled":
+          subscribers.forgetAccount(event.accountId);
+          return;
+      }
+    });
+    lifecycle.defer("SIP account events", unsubscribe);
+
+    const endpoint = await lifecycle.open(
+      "SIP endpoint",
+      () =>
+        SipEndpoint.start({
+          listen,
+          limits: {
+            maxMessageBytes: config.maxMessageBytes,
+            maxHeaders: config.maxHeaders,
+            maxLineLength: config.maxLineLength,
+            idleTimeoutMs: config.connectionIdleSeconds * 1000,
+            maxConnections: config.maxConnections,
+          },
+          timers: { t1: config.t1Ms, t2: config.t2Ms, t4: config.t4Ms },
+          tls,
+          logger: sipLogger,
+          onRequest: dispatch.handle,
+        }),
+      (endpoint) => endpoint.close(),
+    );
+
+    const purge = setInterval(() => {
+      location
+        .purgeExpired()
+        .then((removed) => {
+          if (removed > 0) sipLogger.debug({ removed }, "SIP: expired bindings purged");
+        })
+        .catch((error: unknown) => sipLogger.warn({ err: error }, "SIP: purging expired bindings failed"));
+    }, config.purgeIntervalSeconds * 1000);
+    purge.unref();
+    lifecycle.defer("SIP purge timer", () => clearInterval(purge));
+
+    return {
+      endpoint,
+      addresses: () => endpoint.addresses(),
+      flush: () => location.flush(),
+      close: () => lifecycle.close(),
+    };
+  });
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { digestHa1, digestResponse } from "../../src/auth/digest.js";
 import { DigestSessions } from "../../src/licensing/digest-sessions.js";
-import { digestHa1, digestResponse } from "../../src/sip/digest.js";
 
 const realm = "a.example";
 const uri = "/license/check";
 const ha1 = digestHa1("SHA-256", "1000", realm, "secret-Pass-1");
 
-/** A nonce as src/sip/digest.ts makes them: issue time in the first 8 bytes. */
+/** A nonce as src/auth/digest.ts makes them: issue time in the first 8 bytes. */
 function nonceIssuedAt(ms: number): string {
   const raw = Buffer.alloc(36);
   raw.writeBigUInt64BE(BigInt(ms), 0);

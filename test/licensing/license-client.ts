@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type DigestAlgorithm, digestHa1, digestResponse, parseDigestParams } from "../../src/sip/digest.js";
+import { type DigestAlgorithm, digestHa1, digestResponse, parseDigestParams } from "../../src/auth/digest.js";
 
 export interface CheckResult {
   status: number;

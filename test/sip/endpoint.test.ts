@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createLogger } from "../../src/logger.js";
-import { SipEndpoint } from "../../src/sip/endpoint.js";
-import { defaultParserLimits, parseMessage, parseVia, tagOf } from "../../src/sip/parser.js";
-import type { ServerTransaction } from "../../src/sip/transaction.js";
+import { SipEndpoint } from "../../src/sip/stack/endpoint.js";
+import { defaultParserLimits, parseMessage, parseVia, tagOf } from "../../src/sip/stack/parser.js";
+import type { ServerTransaction } from "../../src/sip/stack/transaction.js";
 import { branch, request, TestSipClient } from "./support/client.js";
-import { selfSignedCertificate } from "./support/tools.js";
+import { freePort, selfSignedCertificate } from "./support/tools.js";
 
 const logger = createLogger("silent");
 let endpoint: SipEndpoint | undefined;
@@ -200,5 +200,32 @@ describe("SIP endpoint over TCP, TLS and WebSocket", () => {
       refused.once("error", () => resolve(-1));
     });
     expect(closed).not.toBe(1000);
+  });
+  it("closes the listeners it opened when a later one cannot open", async () => {
+    const listen = (port: number) =>
+      new Promise<Server>((resolve, reject) => {
+        const server = createServer();
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", () => resolve(server));
+      });
+    const busy = await listen(0);
+    const busyPort = (busy.address() as { port: number }).port;
+    const first = await freePort();
+    await expect(
+      SipEndpoint.start({
+        listen: [
+          { transport: "tcp", host: "127.0.0.1", port: first },
+          { transport: "tcp", host: "127.0.0.1", port: busyPort },
+        ],
+        limits: { ...defaultParserLimits, idleTimeoutMs: 60_000, maxConnections: 100 },
+        timers: { t1: 500, t2: 4000, t4: 5000 },
+        logger,
+        onRequest: () => {},
+      }),
+    ).rejects.toThrow();
+    // The first listener was closed again: its port can be taken.
+    const reused = await listen(first);
+    await new Promise((resolve) => reused.close(resolve));
+    await new Promise((resolve) => busy.close(resolve));
   });
 });

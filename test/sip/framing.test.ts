@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { StreamFramer } from "../../src/sip/transport/framing.js";
+import { StreamFramer } from "../../src/sip/stack/transport/framing.js";
 
 const message = (body: string) =>
   Buffer.from(

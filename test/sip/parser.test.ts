@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createResponse, type SipMessage, type SipRequest, serializeMessage } from "../../src/sip/message.js";
+import {
+  createResponse,
+  type SipMessage,
+  type SipRequest,
+  serializeMessage,
+} from "../../src/sip/stack/message.js";
 import {
   defaultParserLimits,
   parseContacts,
@@ -10,7 +15,7 @@ import {
   parseUri,
   parseVia,
   tagOf,
-} from "../../src/sip/parser.js";
+} from "../../src/sip/stack/parser.js";
 
 const crlf = (text: string) => Buffer.from(text.replace(/\r?\n/g, "\r\n"), "utf8");
 

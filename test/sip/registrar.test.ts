@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createResponse, type SipRequest, serializeMessage } from "../../src/sip/message.js";
-import { parseContacts, parseMessage } from "../../src/sip/parser.js";
+import { createResponse, type SipRequest, serializeMessage } from "../../src/sip/stack/message.js";
+import { parseContacts, parseMessage } from "../../src/sip/stack/parser.js";
 import { type SipTestServer, startSipTestServer } from "./support/accounts.js";
 import { TestSipClient } from "./support/client.js";
 import { TestRegistrar } from "./support/register.js";

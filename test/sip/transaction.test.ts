@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SipRequest, SipResponse } from "../../src/sip/message.js";
-import { createResponse } from "../../src/sip/message.js";
-import { parseMessage } from "../../src/sip/parser.js";
-import { type ServerTransaction, TransactionLayer } from "../../src/sip/transaction.js";
-import type { Flow } from "../../src/sip/transport/types.js";
+import type { SipRequest, SipResponse } from "../../src/sip/stack/message.js";
+import { createResponse } from "../../src/sip/stack/message.js";
+import { parseMessage } from "../../src/sip/stack/parser.js";
+import { type ServerTransaction, TransactionLayer } from "../../src/sip/stack/transaction.js";
+import type { Flow } from "../../src/sip/stack/transport/types.js";
 
 const timers = { t1: 500, t2: 4000, t4: 5000 };
 

@@ -1,9 +1,9 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import type { SipMessage, SipResponse } from "../../../src/sip/message.js";
-import { parseMessage } from "../../../src/sip/parser.js";
-import { StreamFramer } from "../../../src/sip/transport/framing.js";
+import type { SipMessage, SipResponse } from "../../../src/sip/stack/message.js";
+import { parseMessage } from "../../../src/sip/stack/parser.js";
+import { StreamFramer } from "../../../src/sip/stack/transport/framing.js";
 
 /**
  * A small SIP client for tests: sends raw text, collects what comes back, parsed. Over UDP,

@@ -3,8 +3,8 @@ import {
   digestHa1,
   digestResponse,
   parseDigestParams,
-} from "../../../src/sip/digest.js";
-import type { SipResponse } from "../../../src/sip/message.js";
+} from "../../../src/auth/digest.js";
+import type { SipResponse } from "../../../src/sip/stack/message.js";
 import { branch, type TestSipClient } from "./client.js";
 
 /**

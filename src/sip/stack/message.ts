@@ -1,9 +1,9 @@
-import type { CSeq, NameAddr, Via } from "./parser.js";
+import type { CSeq, NameAddr, Via } from "./grammar.js";
 
 /**
  * SIP messages (RFC 3261 section 7) as the parser produces them and the serialiser writes them.
  * Header values stay raw strings; the structured views (Via, CSeq, name-addr, Contact) are
- * parsed on demand by src/sip/parser.ts, because most messages only need a few of them.
+ * parsed on demand by src/sip/stack/parser.ts, because most messages only need a few of them.
  */
 
 export interface SipHeader {

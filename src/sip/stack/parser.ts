@@ -1,3 +1,4 @@
+import type { ContactList, CSeq, NameAddr, Params, SipUri, Via } from "./grammar.js";
 import {
   canonicalHeaderName,
   compactHeaderNames,
@@ -6,6 +7,8 @@ import {
   type SipMessage,
   splitHeaderList,
 } from "./message.js";
+
+export type { ContactList, CSeq, NameAddr, Params, SipUri, Via } from "./grammar.js";
 
 /**
  * The SIP parser (RFC 3261 section 7 and 25). indexOf-based: it finds lines and the header/body
@@ -234,8 +237,6 @@ function parseStartLine(line: string): StartLine | string {
 
 // ---------------------------------------------------------------- structured header values
 
-export type Params = Map<string, string | null>;
-
 /** `;a=b;c` -> Map{a: "b", c: null}; names lowercased, values kept (unquoted). */
 export function parseParams(text: string): Params | null {
   const params: Params = new Map();
@@ -283,16 +284,6 @@ function findClosingQuote(text: string, open: number): number {
 
 function unescapeQuoted(text: string): string {
   return text.indexOf("\\") < 0 ? text : text.replace(/\\(.)/g, "$1");
-}
-
-export interface SipUri {
-  scheme: "sip" | "sips" | "tel";
-  user: string | null;
-  password: string | null;
-  host: string;
-  port: number | null;
-  params: Params;
-  headers: string | null;
 }
 
 /** sip:, sips: (and tel:) URIs, RFC 3261 section 19.1. Returns null for anything malformed. */
@@ -367,14 +358,6 @@ export function parseHostPort(text: string): { host: string; port: number | null
   return { host: host.toLowerCase(), port };
 }
 
-export interface NameAddr {
-  displayName: string | null;
-  uri: string;
-  parsedUri: SipUri;
-  /** Header parameters (after the URI): tag, expires, q, ... */
-  params: Params;
-}
-
 /** `"Name" <sip:u@h>;tag=x`, `Name <sip:u@h>`, or a bare `sip:u@h;tag=x` (RFC 3261 section 20.10). */
 export function parseNameAddr(text: string): NameAddr | null {
   const value = text.trim();
@@ -414,16 +397,6 @@ export function parseNameAddr(text: string): NameAddr | null {
   return { displayName, uri, parsedUri, params };
 }
 
-export interface Via {
-  protocol: string;
-  /** UDP, TCP, TLS, WS, WSS, SCTP (upper case). */
-  transport: string;
-  host: string;
-  port: number | null;
-  params: Params;
-  branch: string | null;
-}
-
 /** `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport` (RFC 3261 section 20.42, RFC 3581). */
 export function parseVia(text: string): Via | null {
   const value = text.trim();
@@ -458,11 +431,6 @@ export function formatVia(via: Via): string {
   return `${via.protocol}/${via.transport} ${via.host}${via.port === null ? "" : `:${via.port}`}${formatParams(via.params)}`;
 }
 
-export interface CSeq {
-  seq: number;
-  method: string;
-}
-
 export function parseCSeq(text: string): CSeq | null {
   const value = text.trim();
   const space = value.search(/\s/);
@@ -474,8 +442,6 @@ export function parseCSeq(text: string): CSeq | null {
   if (seq > 0x7fffffff) return null;
   return { seq, method };
 }
-
-export type ContactList = { star: true } | { star: false; contacts: NameAddr[] };
 
 /** Contact: `*` or a list of name-addrs with their parameters (RFC 3261 section 20.10). */
 export function parseContacts(lines: readonly string[]): ContactList | null {

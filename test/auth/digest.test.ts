@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock.js";
 import {
   type DigestAlgorithm,
   DigestAuthenticator,
   digestHa1,
   digestResponse,
   parseDigestParams,
-} from "../../src/sip/digest.js";
+} from "../../src/auth/digest.js";
+import { ManualClock } from "../../src/clock.js";
 
 const realm = "sip.example.org";
 const users: Record<string, string> = { alice: "wonderland", bob: "builder" };

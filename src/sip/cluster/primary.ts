@@ -1,12 +1,15 @@
 import cluster, { type Worker } from "node:cluster";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { SipSubscriber } from "../accounts/service.js";
-import type { DomainEvent, DomainEvents } from "../events.js";
-import type { Logger } from "../logger.js";
-import type { SipConfig } from "./setup.js";
-import type { FindSipSubscriber } from "./subscribers.js";
-import type { TransportName } from "./transport/types.js";
+import type { SipSubscriber } from "../../accounts/service.js";
+import type { Config } from "../../config/schema.js";
+import type { DomainEvent, DomainEvents } from "../../events.js";
+import { Lifecycle } from "../../lifecycle.js";
+import type { Logger } from "../../logger.js";
+import type { TransportName } from "../stack/transport/types.js";
+import type { FindSipSubscriber } from "../subscribers.js";
+
+type SipConfig = Config["sip"];
 
 /**
  * SIP on several processes (sip.workers > 1): Node's cluster forks workers that run only the
@@ -72,6 +75,29 @@ export async function startSipWorkers(options: {
   const workers: Worker[] = [];
   let addresses: Array<{ transport: TransportName; address: string; port: number }> = [];
   let stopping = false;
+  const lifecycle = new Lifecycle(options.logger);
+  // Registered before the first fork: a start that fails stops every worker already forked.
+  lifecycle.defer("SIP workers", async () => {
+    stopping = true;
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) {
+              resolve();
+              return;
+            }
+            const force = setTimeout(() => worker.process.kill("SIGKILL"), 5000);
+            worker.once("exit", () => {
+              clearTimeout(force);
+              resolve();
+            });
+            if (worker.isConnected()) worker.send({ type: "shutdown" } satisfies PrimaryMessage);
+            else worker.process.kill("SIGTERM");
+          }),
+      ),
+    );
+  });
 
   const started = Array.from({ length: options.config.workers }, (_, index) => {
     const settings: WorkerSettings = {
@@ -118,36 +144,11 @@ export async function startSipWorkers(options: {
       if (worker.isConnected()) worker.send({ type: "domain-event", event } satisfies PrimaryMessage);
     }
   });
+  lifecycle.defer("SIP worker events", unsubscribe);
 
-  const close = async (): Promise<void> => {
-    stopping = true;
-    unsubscribe();
-    await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            if (worker.isDead()) {
-              resolve();
-              return;
-            }
-            const force = setTimeout(() => worker.process.kill("SIGKILL"), 5000);
-            worker.once("exit", () => {
-              clearTimeout(force);
-              resolve();
-            });
-            if (worker.isConnected()) worker.send({ type: "shutdown" } satisfies PrimaryMessage);
-            else worker.process.kill("SIGTERM");
-          }),
-      ),
-    );
-  };
-
-  try {
+  return lifecycle.start(async () => {
     await Promise.all(started);
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  options.logger.info({ workers: workers.length, addresses }, "SIP workers listening");
-  return { addresses: () => addresses, close };
+    options.logger.info({ workers: workers.length, addresses }, "SIP workers listening");
+    return { addresses: () => addresses, close: () => lifecycle.close() };
+  });
 }

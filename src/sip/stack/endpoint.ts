@@ -1,6 +1,8 @@
-import type { Logger } from "../logger.js";
-import { createResponse, type SipRequest, type SipResponse, serializeMessage } from "./message.js";
+import { Lifecycle } from "../../lifecycle.js";
+import type { Logger } from "../../logger.js";
+import { type SipRequest, type SipResponse, serializeMessage } from "./message.js";
 import { formatVia, type ParserLimits, parseMessage, parseVia, type Via } from "./parser.js";
+import { refusalResponse } from "./refusals.js";
 import {
   type ServerTransaction,
   TransactionLayer,
@@ -75,7 +77,9 @@ export class SipEndpoint {
       idleTimeoutMs: options.limits.idleTimeoutMs,
       maxConnections: options.limits.maxConnections,
     };
-    try {
+    // A listener that cannot open closes the ones opened before it.
+    return new Lifecycle(options.logger).start(async (lifecycle) => {
+      lifecycle.defer("SIP endpoint", () => endpoint.close());
       for (const spec of options.listen) {
         let listener: TransportListener;
         if (spec.transport === "udp")
@@ -101,11 +105,8 @@ export class SipEndpoint {
         endpoint.listeners.push(listener);
         options.logger.info({ transport: spec.transport, ...listener.address }, "SIP listening");
       }
-    } catch (error) {
-      await endpoint.close();
-      throw error;
-    }
-    return endpoint;
+      return endpoint;
+    });
   }
 
   /** Where each listener is bound (the real ports when 0 was asked for). */
@@ -155,8 +156,10 @@ export class SipEndpoint {
         const via = parseVia(partial.headers.values("via")[0] ?? "");
         if (via) {
           this.applyReceived(partial, via, flow);
-          const response = createResponse(partial, result.status, {
-            headers: [["Warning", `399 provisiond "${result.reason.replace(/"/g, "'")}"`]],
+          const response = refusalResponse(partial, {
+            name: "malformed_message",
+            status: result.status,
+            detail: result.reason,
           });
           this.sendResponse(serializeMessage(response), this.responseDestination(partial, flow), flow);
         }

@@ -1,19 +1,20 @@
 /**
  * A SIP worker process (sip.workers > 1): the SIP endpoint and registrar only, on the sockets the
- * cluster primary shares. See src/sip/workers.ts.
+ * cluster primary shares. See src/sip/cluster/primary.ts.
  */
-import type { SipSubscriber } from "../accounts/service.js";
-import { systemClock } from "../clock.js";
-import { openPostgres } from "../db/database.js";
-import { DomainEvents } from "../events.js";
-import { createLogger } from "../logger.js";
-import { startSip } from "./setup.js";
+import type { SipSubscriber } from "../../accounts/service.js";
+import { systemClock } from "../../clock.js";
+import { openPostgres } from "../../db/database.js";
+import { DomainEvents } from "../../events.js";
+import { Lifecycle } from "../../lifecycle.js";
+import { createLogger } from "../../logger.js";
+import { startSip } from "../setup.js";
 import {
   type PrimaryMessage,
   type WorkerMessage,
   type WorkerSettings,
   workerSettingsVariable,
-} from "./workers.js";
+} from "./primary.js";
 
 const send = (message: WorkerMessage) => process.send?.(message);
 
@@ -21,7 +22,12 @@ async function main(): Promise<void> {
   const settings = JSON.parse(process.env[workerSettingsVariable] ?? "null") as WorkerSettings | null;
   if (!settings || !process.send) throw new Error("a SIP worker is started by the provisiond primary");
   const logger = createLogger(settings.logLevel).child({ sipWorker: settings.index });
-  const database = openPostgres(settings.databaseUrl, settings.poolMax);
+  const lifecycle = new Lifecycle(logger);
+  const database = await lifecycle.open(
+    "database",
+    () => openPostgres(settings.databaseUrl, settings.poolMax),
+    (database) => database.close(),
+  );
   const events = new DomainEvents(logger);
 
   let nextId = 0;
@@ -33,19 +39,27 @@ async function main(): Promise<void> {
       send({ type: "find-subscriber", id, username, sipDomain });
     });
 
-  const runtime = await startSip({
-    config: {
-      ...settings.sip,
-      workers: 1,
-      nodeId: `${settings.sip.nodeId ?? (await import("node:os")).hostname()}/${settings.index}`,
-    },
-    knex: database.knex,
-    clock: systemClock,
-    logger,
-    events,
-    findSipSubscriber,
-    databaseKind: "postgres",
-  });
+  // A SIP start that fails closes the database before the worker reports the failure.
+  const runtime = await lifecycle.start(() =>
+    lifecycle.open(
+      "SIP",
+      async () =>
+        startSip({
+          config: {
+            ...settings.sip,
+            workers: 1,
+            nodeId: `${settings.sip.nodeId ?? (await import("node:os")).hostname()}/${settings.index}`,
+          },
+          knex: database.knex,
+          clock: systemClock,
+          logger,
+          events,
+          findSipSubscriber,
+          databaseKind: "postgres",
+        }),
+      (runtime) => runtime.close(),
+    ),
+  );
 
   process.on("message", (message: PrimaryMessage) => {
     if (message.type === "subscriber") {
@@ -54,10 +68,7 @@ async function main(): Promise<void> {
     } else if (message.type === "domain-event") {
       void events.publish([message.event]);
     } else if (message.type === "shutdown") {
-      void runtime
-        .close()
-        .then(() => database.close())
-        .finally(() => process.exit(0));
+      void lifecycle.close().finally(() => process.exit(0));
     }
   });
   // The primary going away (crash, kill) takes the worker with it.

@@ -1,0 +1,52 @@
+import type { Logger } from "../logger.js";
+import { refuse } from "./stack/refusals.js";
+import type { ServerTransaction } from "./stack/transaction.js";
+
+/** What answers the server transactions of one method. */
+export type MethodHandler = (tx: ServerTransaction) => void | Promise<void>;
+
+/**
+ * The method dispatch of the SIP application: which handler answers which request method.
+ * The registrar serves REGISTER; the router (calls, messages) and announcements plug in their
+ * methods here. OPTIONS is answered with what is served, any other method is refused with 405
+ * and the same Allow list; a handler that fails answers 500.
+ */
+export class MethodDispatch {
+  private readonly handlers = new Map<string, MethodHandler>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Serves a method; the order of registration is the order of the Allow header. */
+  on(method: string, handler: MethodHandler): this {
+    this.handlers.set(method, handler);
+    return this;
+  }
+
+  /** The Allow header value: the methods served, and OPTIONS. */
+  allow(): string {
+    return [...this.handlers.keys(), ...(this.handlers.has("OPTIONS") ? [] : ["OPTIONS"])].join(", ");
+  }
+
+  /** The endpoint's onRequest. */
+  readonly handle = (tx: ServerTransaction): void => {
+    const method = tx.request.method;
+    const handler = this.handlers.get(method);
+    if (!handler) {
+      if (method === "OPTIONS") tx.reply(200, { headers: [["Allow", this.allow()]] });
+      // Calls and messages are the router's (a later issue); until then say what is served.
+      else refuse(tx, { name: "method_not_allowed", allow: this.allow() });
+      return;
+    }
+    const callId = tx.request.headers.get("call-id");
+    const failed = (error: unknown): void => {
+      this.logger.error({ err: error, callId }, `SIP ${method} failed`);
+      refuse(tx, { name: "server_error" });
+    };
+    try {
+      const answered = handler(tx);
+      if (answered) answered.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  };
+}

@@ -1,0 +1,144 @@
+import { createResponse, reasonPhrases, type SipRequest, type SipResponse } from "./message.js";
+
+/**
+ * Every refusal this server answers SIP requests with, named once (as Kamailio's registrar maps
+ * its error enum to status and reason in one table, reply.c): the status, the reason phrase, the
+ * text of the Warning header (RFC 3261 section 20.43) and any headers the answer needs. The
+ * registrar, the method dispatch and the endpoint refuse by name; the router and announcements
+ * reuse the same table. Pure protocol: the details (a disabled account's reason, a limit) come
+ * in with the refusal.
+ */
+export type Refusal =
+  /** A message the parser rejected, answered with the parser's status (400, 413, 505, 513). */
+  | { name: "malformed_message"; status: number; detail: string }
+  | { name: "bad_to" }
+  | { name: "bad_contact" }
+  | { name: "bad_expires" }
+  | { name: "bad_star_contact" }
+  /** Digest authentication needed (or to be retried: the challenges say stale=true). */
+  | { name: "unauthorized"; challenges: readonly string[] }
+  | { name: "rate_limited"; retryAfterSeconds: number }
+  | { name: "credentials_mismatch" }
+  | { name: "account_disabled"; detail: string | null }
+  | { name: "account_not_activated" }
+  | { name: "contacts_exceeded"; limit: number }
+  | { name: "interval_too_brief"; minExpiresSeconds: number }
+  | { name: "cseq_out_of_order" }
+  | { name: "method_not_allowed"; allow: string }
+  | { name: "server_error" };
+
+export type RefusalName = Refusal["name"];
+
+export interface RefusalAnswer {
+  status: number;
+  reason: string;
+  /** The text of a `399 provisiond "..."` Warning, when the answer carries one. */
+  warning?: string;
+  /** Further headers, after the Warning. */
+  headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+const phrase = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  405: "Method Not Allowed",
+  423: "Interval Too Brief",
+  500: "Server Internal Error",
+} as const;
+
+const table: { [N in RefusalName]: (refusal: Extract<Refusal, { name: N }>) => RefusalAnswer } = {
+  malformed_message: ({ status, detail }) => ({
+    status,
+    reason: reasonPhrases[status] ?? "Unknown",
+    warning: detail,
+  }),
+  bad_to: () => ({ status: 400, reason: phrase[400], warning: "To must be the sip: address of an account" }),
+  bad_contact: () => ({ status: 400, reason: phrase[400], warning: "malformed Contact" }),
+  bad_expires: () => ({ status: 400, reason: phrase[400], warning: "malformed Expires" }),
+  bad_star_contact: () => ({
+    status: 400,
+    reason: phrase[400],
+    warning: 'Contact "*" needs Expires: 0 and no other contact',
+  }),
+  unauthorized: ({ challenges }) => ({
+    status: 401,
+    reason: phrase[401],
+    headers: challenges.map((value) => ["WWW-Authenticate", value] as const),
+  }),
+  rate_limited: ({ retryAfterSeconds }) => ({
+    status: 403,
+    reason: phrase[403],
+    warning: "too many failed authentication attempts; try again later",
+    headers: [["Retry-After", String(retryAfterSeconds)]],
+  }),
+  credentials_mismatch: () => ({
+    status: 403,
+    reason: phrase[403],
+    warning: "credentials do not match the To address",
+  }),
+  account_disabled: ({ detail }) => ({
+    status: 403,
+    reason: phrase[403],
+    warning: detail ? `account disabled: ${detail}` : "account disabled",
+  }),
+  account_not_activated: () => ({ status: 403, reason: phrase[403], warning: "account not activated yet" }),
+  contacts_exceeded: ({ limit }) => ({
+    status: 403,
+    reason: phrase[403],
+    warning: `at most ${limit} contacts per account`,
+  }),
+  interval_too_brief: ({ minExpiresSeconds }) => ({
+    status: 423,
+    reason: phrase[423],
+    headers: [["Min-Expires", String(minExpiresSeconds)]],
+  }),
+  cseq_out_of_order: () => ({
+    status: 500,
+    reason: phrase[500],
+    warning: "CSeq out of order for this Call-ID",
+  }),
+  method_not_allowed: ({ allow }) => ({ status: 405, reason: phrase[405], headers: [["Allow", allow]] }),
+  server_error: () => ({ status: 500, reason: phrase[500] }),
+};
+
+/** The warn-agent of our Warning headers (RFC 3261 section 20.43). */
+const warnAgent = "provisiond";
+
+/** A Warning header value: code 399 (miscellaneous), our agent, the text with quotes made safe. */
+export function warningValue(text: string): string {
+  return `399 ${warnAgent} "${text.replace(/["\\]/g, "'")}"`;
+}
+
+/** What a refusal answers: status, reason and headers, in the order they go on the wire. */
+export function refusalAnswer(refusal: Refusal): {
+  status: number;
+  reason: string;
+  headers: Array<readonly [string, string]>;
+} {
+  const answer = (table[refusal.name] as (refusal: Refusal) => RefusalAnswer)(refusal);
+  const headers: Array<readonly [string, string]> = [];
+  if (answer.warning !== undefined) headers.push(["Warning", warningValue(answer.warning)]);
+  if (answer.headers) headers.push(...answer.headers);
+  return { status: answer.status, reason: answer.reason, headers };
+}
+
+/** Something that answers a request: a server transaction. */
+export interface Replier {
+  reply(
+    status: number,
+    options?: { reason?: string; headers?: ReadonlyArray<readonly [string, string]> },
+  ): void;
+}
+
+/** Answers a server transaction with a refusal. */
+export function refuse(tx: Replier, refusal: Refusal): void {
+  const { status, reason, headers } = refusalAnswer(refusal);
+  tx.reply(status, { reason, headers });
+}
+
+/** A refusal as a response to a request outside any transaction (a message the parser rejected). */
+export function refusalResponse(request: SipRequest, refusal: Refusal): SipResponse {
+  const { status, reason, headers } = refusalAnswer(refusal);
+  return createResponse(request, status, { reason, headers });
+}
