@@ -125,7 +125,7 @@ const batchRows = 500;
  */
 export class BindingStore {
   private pending = new Batch();
-  /** Batches handed to the database and not committed yet. */
+  /** The batch handed to the database and not committed yet (at most one). */
   private readonly writing = new Set<Batch>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -165,23 +165,33 @@ export class BindingStore {
     return Promise.resolve();
   }
 
-  /** Writes everything queued so far; flushes run one after another, never concurrently. */
+  /**
+   * Writes everything queued so far; one write at a time. What is queued while a write is under
+   * way becomes the next batch when it is done, so a slow database makes batches larger, not
+   * more numerous (a pile of in-flight batches made every read scan them all).
+   */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.pending;
-    this.pending = new Batch();
-    if (batch.size > 0) this.writing.add(batch);
-    this.flushing = this.flushing
-      .then(() => this.writeBatch(batch))
-      .finally(() => this.writing.delete(batch));
+    this.flushing = this.flushing.then(() => this.writePending());
     return this.flushing;
   }
 
-  private async writeBatch(batch: Batch): Promise<void> {
+  private async writePending(): Promise<void> {
+    const batch = this.pending;
     if (batch.size === 0) return;
+    this.pending = new Batch();
+    this.writing.add(batch);
+    try {
+      await this.writeBatch(batch);
+    } finally {
+      this.writing.delete(batch);
+    }
+  }
+
+  private async writeBatch(batch: Batch): Promise<void> {
     const now = this.clock.now();
     const upserts: BindingRow[] = [];
     const deletes: string[] = [];
