@@ -8,7 +8,7 @@ import { type Database, openDatabase } from "./db/database.js";
 import { migrateLatest, pendingMigrations } from "./db/migrate.js";
 import { DependencyUnavailableError } from "./errors.js";
 import { DomainEvents } from "./events.js";
-import { createHttpApp } from "./http/app.js";
+import { createHttpListener } from "./http/app.js";
 import { AuthFailureThrottle } from "./http/auth-throttle.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildOpenApiDocument } from "./http/openapi.js";
@@ -148,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...licensing.routes,
   );
 
-  const app = createHttpApp({
+  const listener = createHttpListener({
     logger,
     metrics,
     routes,
@@ -165,11 +165,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let listening: Awaited<ReturnType<typeof listenHttp>>;
   try {
-    const listener = licensing.withFastPath(app.callback(), {
-      metrics,
-      logger,
-      isShuttingDown: () => shuttingDown,
-    });
     listening = await listenHttp(listener, config.http);
   } catch (error) {
     if (ownsDatabase) await database.close();
