@@ -124,7 +124,8 @@ async function serve(
     const body = Buffer.from(JSON.stringify(problem));
     res.writeHead(problem.status, {
       ...headers,
-      "Content-Type": `${problemContentType}; charset=utf-8`,
+      // As the Koa app writes it (ctx.type = problemContentType).
+      "Content-Type": problemContentType,
       "Content-Length": body.length,
     });
     res.end(body);
