@@ -10,7 +10,7 @@ import type { Config } from "./config/schema.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrateLatest } from "./db/migrate.js";
 import { DomainEvents } from "./events.js";
-import { createHttpApp } from "./http/app.js";
+import { createHttpListener } from "./http/app.js";
 import { AuthFailureThrottle } from "./http/auth-throttle.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildOpenApiDocument } from "./http/openapi.js";
@@ -129,7 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...licensing.routes,
     );
 
-    const app = createHttpApp({
+    const listener = createHttpListener({
       logger,
       metrics,
       routes,
@@ -144,7 +144,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       isShuttingDown,
     });
 
-    const listener = licensing.withFastPath(app.callback(), { metrics, logger, isShuttingDown });
     const { server: httpServer, url } = await lifecycle.open(
       "http",
       () => listenHttp(listener, config.http),

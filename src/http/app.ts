@@ -1,3 +1,4 @@
+import type { RequestListener } from "node:http";
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
@@ -12,10 +13,11 @@ import {
 import type { Logger } from "../logger.js";
 import type { Principal } from "../tenancy/roles.js";
 import type { AuthFailureThrottle } from "./auth-throttle.js";
+import { withFastPaths } from "./fast-path.js";
 import type { Metrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import { requestContext } from "./request-context.js";
-import { koaPath, type Route } from "./route.js";
+import { type HttpAnswer, koaPath, type Route } from "./route.js";
 import { validate } from "./validate.js";
 
 export interface HttpAppDependencies {
@@ -96,7 +98,16 @@ function routeHandler(
       },
       requestId,
       ctx,
+      request: { method: ctx.method, url: ctx.url, headers: ctx.headers, remoteAddress: ctx.ip },
     });
+    if (route.fastPath) {
+      // The same whole answer the fast path writes (src/http/fast-path.ts).
+      const answer = result as HttpAnswer;
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
+      return;
+    }
     if (result === undefined) return;
     ctx.status = route.response.status;
     // Parsing on the way out strips any field the contract does not name.
@@ -149,4 +160,9 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
   // Koa would otherwise print errors that escaped every middleware to stderr.
   app.silent = true;
   return app;
+}
+
+/** The server's request listener: the fast-path routes (src/http/fast-path.ts) in front of the Koa app. */
+export function createHttpListener(deps: HttpAppDependencies): RequestListener {
+  return withFastPaths(deps, createHttpApp(deps).callback());
 }

@@ -35,8 +35,13 @@ const httpLikeProblems: Record<number, { type: string; title: string; detail: st
   },
 };
 
-function toProblem(error: unknown, ctx: Context): Problem {
-  const base = { instance: ctx.path, requestId: ctx.state.requestId as string | undefined };
+/** Where a problem happened: the request's path and id. */
+export interface ProblemContext {
+  instance: string;
+  requestId: string | undefined;
+}
+
+export function toProblem(error: unknown, base: ProblemContext): Problem {
   if (error instanceof AppError) {
     const problem: Problem = {
       type: problemTypeBase + error.type,
@@ -62,18 +67,53 @@ function toProblem(error: unknown, ctx: Context): Problem {
   };
 }
 
+/** Header values by name; a list is sent as one header line per value. */
+export type ProblemHeaders = Record<string, string | string[]>;
+
+/** Headers a refusal carries besides its problem body (a challenge, a hint where to go instead). */
+const attachedHeaders = new WeakMap<object, ProblemHeaders>();
+
+/** Attaches headers to an error, for the answer that turns it into a problem. */
+export function withProblemHeaders<E extends Error>(error: E, headers: ProblemHeaders): E {
+  attachedHeaders.set(error, { ...attachedHeaders.get(error), ...headers });
+  return error;
+}
+
+/** The headers of the problem answer to an error: Allow, Retry-After and any attached ones. */
+export function problemHeaders(error: unknown): ProblemHeaders {
+  const headers: ProblemHeaders = {};
+  if (error instanceof MethodNotAllowedError) headers.Allow = error.allowed.join(", ");
+  if (error instanceof RateLimitedError) headers["Retry-After"] = String(error.retryAfterSeconds);
+  if (typeof error === "object" && error !== null) Object.assign(headers, attachedHeaders.get(error));
+  return headers;
+}
+
+/**
+ * The answer to a failed request, as every HTTP path writes it: the problem, its headers, and
+ * the error logged (on the request's logger) when it is the server's fault.
+ */
+export function failedRequest(
+  error: unknown,
+  base: ProblemContext,
+  log: Logger,
+): { problem: Problem; headers: ProblemHeaders } {
+  const problem = toProblem(error, base);
+  if (problem.status >= 500) log.error({ err: error }, "request failed");
+  return { problem, headers: problemHeaders(error) };
+}
+
 /** Outermost error boundary: every failure becomes problem+json, with no stack trace ever. */
 export function problemMiddleware(logger: Logger) {
   return async (ctx: Context, next: () => Promise<unknown>): Promise<void> => {
     try {
       await next();
     } catch (error) {
-      const problem = toProblem(error, ctx);
-      if (problem.status >= 500) {
-        ((ctx.state.log as Logger | undefined) ?? logger).error({ err: error }, "request failed");
-      }
-      if (error instanceof MethodNotAllowedError) ctx.set("Allow", error.allowed.join(", "));
-      if (error instanceof RateLimitedError) ctx.set("Retry-After", String(error.retryAfterSeconds));
+      const { problem, headers } = failedRequest(
+        error,
+        { instance: ctx.path, requestId: ctx.state.requestId as string | undefined },
+        (ctx.state.log as Logger | undefined) ?? logger,
+      );
+      ctx.set(headers);
       ctx.status = problem.status;
       ctx.type = problemContentType;
       ctx.body = problem;

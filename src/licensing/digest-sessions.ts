@@ -146,7 +146,7 @@ export class DigestSessions {
 }
 
 /**
- * The issue time src/sip/digest.ts puts in the first 8 bytes of its nonces (milliseconds,
+ * The issue time src/auth/digest.ts puts in the first 8 bytes of its nonces (milliseconds,
  * big-endian); null for anything else. Only nonces the authenticator has just accepted get here.
  */
 function nonceIssuedAt(nonce: string): number | null {

@@ -65,6 +65,7 @@ export const licenseCheckBody = z
   })
   .strict()
   .meta({ id: "LicenseCheckRequest" });
+export type LicenseCheckBody = z.output<typeof licenseCheckBody>;
 
 export const envelopeLicenseSchema = z.object({
   status: z.string(),

@@ -102,7 +102,7 @@ export class LicenseService {
   /** The account behind SIP credentials, with its license context; null for unknown or deleted. */
   async client(username: string, sipDomain: string): Promise<LicenseClient | null> {
     const key = `${username}\n${sipDomain}`;
-    const now = Date.now();
+    const now = this.deps.clock.now().getTime();
     const cached = this.clients.get(key);
     if (cached && cached.until > now) return cached.client;
     const subscriber = await this.deps.accounts.findSipSubscriber(username, sipDomain);

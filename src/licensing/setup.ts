@@ -1,4 +1,3 @@
-import type { RequestListener } from "node:http";
 import type { Registry } from "prom-client";
 import { DigestAuthenticator } from "../auth/digest.js";
 import { FailureLimiter } from "../auth/failure-limiter.js";
@@ -6,14 +5,12 @@ import type { Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
 import type { Database } from "../db/database.js";
 import type { DomainEvents } from "../events.js";
-import type { Metrics } from "../http/metrics.js";
 import type { Route } from "../http/route.js";
 import type { Logger } from "../logger.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import { LicenseClientAuthenticator } from "./client-auth.js";
 import { DigestSessions } from "./digest-sessions.js";
 import { EnvelopeSigner } from "./envelope-signer.js";
-import { licenseCheckFastPath } from "./fast-check.js";
 import { createLicenseMetrics } from "./metrics.js";
 import { ResilientVendor } from "./resilient-vendor.js";
 import { licensingRoutes } from "./routes.js";
@@ -27,11 +24,6 @@ const nonceTtlMs = 5 * 60_000;
 export interface Licensing {
   service: LicenseService;
   routes: Route[];
-  /** Puts the hot path of authenticated license checks in front of the HTTP app's listener. */
-  withFastPath(
-    next: RequestListener,
-    http: { metrics: Metrics; logger: Logger; isShuttingDown(): boolean },
-  ): RequestListener;
   /** Waits for vendor calls under way; call before the database closes. */
   drain(): Promise<void>;
 }
@@ -117,8 +109,6 @@ export async function createLicensing(deps: {
   return {
     service,
     routes: licensingRoutes({ licenses: service, authenticator, signer }),
-    withFastPath: (next, http) =>
-      licenseCheckFastPath({ licenses: service, authenticator, signer, ...http }, next),
     drain: () => service.drain(),
   };
 }

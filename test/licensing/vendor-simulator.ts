@@ -30,6 +30,8 @@ export class VendorSimulator {
   readonly privateKey: KeyObject;
   readonly publicKeyPem: string;
   behaviour: VendorBehaviour = "valid";
+  /** Behaviours for the next requests, one each, before `behaviour` applies again. */
+  readonly upcoming: VendorBehaviour[] = [];
   /** Seconds of TTL the vendor gives; undefined leaves the proxy's default. */
   ttl: number | undefined = 3600;
   expiry: string | null = "2027-12-31T00:00:00.000Z";
@@ -89,7 +91,7 @@ export class VendorSimulator {
       res.writeHead(404).end();
       return;
     }
-    const behaviour = this.behaviour;
+    const behaviour = this.upcoming.shift() ?? this.behaviour;
     if (behaviour === "error500") {
       res.writeHead(500, { "content-type": "application/json" }).end('{"error":"internal"}');
       return;
