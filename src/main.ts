@@ -5,13 +5,13 @@ import { accountRoutes } from "./accounts/routes.js";
 import { AccountService } from "./accounts/service.js";
 import { auditRoutes } from "./audit/routes.js";
 import { AuditService } from "./audit/service.js";
+import { FailureLimiter } from "./auth/failure-limiter.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/schema.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrateLatest } from "./db/migrate.js";
 import { DomainEvents } from "./events.js";
 import { createHttpListener } from "./http/app.js";
-import { AuthFailureThrottle } from "./http/auth-throttle.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildOpenApiDocument } from "./http/openapi.js";
 import { operationsRoutes } from "./http/operations.js";
@@ -136,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       bodyLimitBytes: config.http.bodyLimitBytes,
       importLimitBytes: config.http.importLimitBytes,
       authenticate: (bearer) => tenancy.authenticate(bearer),
-      authThrottle: new AuthFailureThrottle(
+      authFailures: new FailureLimiter(
         config.http.authFailureLimit,
         config.http.authFailureWindowSeconds * 1000,
         clock,

@@ -56,8 +56,8 @@ const licenseSchema = z
     gracePeriodSeconds: seconds(90 * 86_400),
     maxClockSkewSeconds: seconds(3600).pipe(z.number().min(1)),
     breakerFailureThreshold: z.coerce.number().int().min(1).max(1000),
-    breakerResetMs: z.coerce.number().int().min(100).max(3_600_000),
-    accountCacheMs: z.coerce.number().int().min(0).max(300_000),
+    breakerResetSeconds: seconds(3600).pipe(z.number().min(1)),
+    accountCacheSeconds: seconds(300),
   })
   .strict()
   .refine((license) => license.vendorUrl === null || license.vendorPublicKey !== null, {

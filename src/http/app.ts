@@ -3,16 +3,17 @@ import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import type { Actor } from "../audit/actor.js";
+import type { FailureLimiter } from "../auth/failure-limiter.js";
 import {
   ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
+  RateLimitedError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Principal } from "../tenancy/roles.js";
-import type { AuthFailureThrottle } from "./auth-throttle.js";
 import { withFastPaths } from "./fast-path.js";
 import type { Metrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
@@ -28,7 +29,8 @@ export interface HttpAppDependencies {
   /** Limit of text/csv bodies (account imports). */
   importLimitBytes: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
-  authThrottle: AuthFailureThrottle;
+  /** Refused API tokens per client address (src/auth, the same limiter SIP and license checks use). */
+  authFailures: FailureLimiter;
   isShuttingDown(): boolean;
 }
 
@@ -48,14 +50,20 @@ function routeHandler(
   return async (ctx: Context): Promise<void> => {
     let principal: Principal | null = null;
     if (route.access.kind === "token") {
-      deps.authThrottle.assertAllowed(ctx.ip);
+      const blockedFor = deps.authFailures.blockedForSeconds(ctx.ip);
+      if (blockedFor > 0) {
+        throw new RateLimitedError(
+          blockedFor,
+          "too many requests with an invalid API token from this address; try again later",
+        );
+      }
       try {
         principal = await deps.authenticate(bearerToken(ctx));
       } catch (error) {
         if (error instanceof UnauthorizedError) {
           deps.metrics.authFailures.inc();
           ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
-          const failures = deps.authThrottle.recordFailure(ctx.ip);
+          const failures = deps.authFailures.recordFailure(ctx.ip).count;
           (ctx.state.log as Logger).warn(
             { security: "api-token-refused", remoteAddress: ctx.ip, failures },
             "API token refused",

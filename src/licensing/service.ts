@@ -36,7 +36,7 @@ export interface LicenseAccounts {
   ): Promise<void>;
 }
 
-/** A SIP subscriber with what its license check needs, as cached for accountCacheMs. */
+/** A SIP subscriber with what its license check needs, as cached for accountCacheSeconds. */
 export interface LicenseClient {
   subscriber: SipSubscriber;
   context: LicenseContext;
@@ -47,7 +47,7 @@ export interface LicenseServiceOptions {
   maxTtlSeconds: number;
   refreshAheadSeconds: number;
   gracePeriodSeconds: number;
-  accountCacheMs: number;
+  accountCacheSeconds: number;
 }
 
 /** A license in `direct` mode: the client must ask the vendor itself, at this URL. */
@@ -110,14 +110,14 @@ export class LicenseService {
     const context = await this.deps.accounts.licenseContext(subscriber.accountId);
     if (!context) return null;
     const client = { subscriber, context };
-    if (this.deps.options.accountCacheMs > 0) {
+    if (this.deps.options.accountCacheSeconds > 0) {
       if (this.clients.size >= 100_000) this.clients.clear();
-      this.clients.set(key, { client, until: now + this.deps.options.accountCacheMs });
+      this.clients.set(key, { client, until: now + this.deps.options.accountCacheSeconds * 1000 });
     }
     return client;
   }
 
-  /** Account changes (disable, password, identity...) take effect at once, not after accountCacheMs. */
+  /** Account changes (disable, password, identity...) take effect at once, not after accountCacheSeconds. */
   forgetAccounts(): void {
     this.clients.clear();
   }

@@ -59,7 +59,7 @@ export async function createLicensing(deps: {
   }
   if (!inner) logger.warn("no license vendor configured (license.vendorUrl): license checks answer 503");
   const breaker = new CircuitBreaker(
-    { failureThreshold: config.breakerFailureThreshold, resetMs: config.breakerResetMs },
+    { failureThreshold: config.breakerFailureThreshold, resetMs: config.breakerResetSeconds * 1000 },
     clock,
     (state) => {
       metrics.breakerState(state);
@@ -86,7 +86,7 @@ export async function createLicensing(deps: {
     logger,
     options: config,
   });
-  // Disabling an account, a new password or username must count at the next check, not after accountCacheMs.
+  // Disabling an account, a new password or username must count at the next check, not after accountCacheSeconds.
   deps.events.subscribe(() => service.forgetAccounts());
 
   const digest = new DigestAuthenticator({

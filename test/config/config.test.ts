@@ -88,6 +88,23 @@ describe("configuration", () => {
     expect(problems.join("\n")).toContain("http.prot");
   });
 
+  it("durations name their unit: windows and cache lifetimes in seconds, old millisecond keys refused by name", () => {
+    const config = loadConfig({ env: { PROVISIOND_AUTH_FAILURE_WINDOW_SECONDS: "120" } });
+    expect(config.http.authFailureWindowSeconds).toBe(120);
+    expect(config.license).toMatchObject({ breakerResetSeconds: 30, accountCacheSeconds: 5 });
+    const defaults = loadConfig({ env: {} });
+    const dir = configDir({
+      "default.json": {
+        ...defaults,
+        http: { ...defaults.http, authFailureWindowMs: 300_000 },
+        license: { ...defaults.license, breakerResetMs: 30_000 },
+      },
+    });
+    const problems = problemsOf(() => loadConfig({ env: {}, configDir: dir })).join("\n");
+    expect(problems).toContain("http.authFailureWindowMs");
+    expect(problems).toContain("license.breakerResetMs");
+  });
+
   it("names a configuration file that is not valid JSON", () => {
     const dir = configDir({ "default.json": "{ not json" });
     const problems = problemsOf(() => loadConfig({ env: {}, configDir: dir }));

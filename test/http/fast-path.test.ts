@@ -2,10 +2,10 @@ import type { Server } from "node:http";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { FailureLimiter } from "../../src/auth/failure-limiter.js";
 import { systemClock } from "../../src/clock.js";
 import { ConflictError, UnauthorizedError } from "../../src/errors.js";
 import { createHttpListener } from "../../src/http/app.js";
-import { AuthFailureThrottle } from "../../src/http/auth-throttle.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { withProblemHeaders } from "../../src/http/problem.js";
 import { defineRoute, publicAccess } from "../../src/http/route.js";
@@ -101,7 +101,7 @@ describe("fast-path routes", () => {
         throw new UnauthorizedError("no tokens here");
       },
       isShuttingDown: () => draining,
-      authThrottle: new AuthFailureThrottle(1000, 60_000, systemClock),
+      authFailures: new FailureLimiter(1000, 60_000, systemClock),
     });
     ({ server, url } = await listenHttp(listener, { host: "127.0.0.1", port: 0, requestTimeoutMs: 5000 }));
   });

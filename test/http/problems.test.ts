@@ -2,10 +2,10 @@ import type { Server } from "node:http";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { FailureLimiter } from "../../src/auth/failure-limiter.js";
 import { systemClock } from "../../src/clock.js";
 import { ConflictError, UnauthorizedError } from "../../src/errors.js";
 import { createHttpApp } from "../../src/http/app.js";
-import { AuthFailureThrottle } from "../../src/http/auth-throttle.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { defineRoute, forRoles, publicAccess } from "../../src/http/route.js";
 import { listenHttp } from "../../src/http/server.js";
@@ -104,7 +104,7 @@ describe("HTTP errors as problem+json", () => {
         throw new UnauthorizedError("the API token is not valid");
       },
       isShuttingDown: () => false,
-      authThrottle: new AuthFailureThrottle(1000, 60_000, systemClock),
+      authFailures: new FailureLimiter(1000, 60_000, systemClock),
     });
     ({ server, url } = await listenHttp(app.callback(), {
       host: "127.0.0.1",

@@ -1,9 +1,9 @@
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { FailureLimiter } from "../../src/auth/failure-limiter.js";
 import { systemClock } from "../../src/clock.js";
 import { createHttpApp } from "../../src/http/app.js";
-import { AuthFailureThrottle } from "../../src/http/auth-throttle.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { defineRoute, publicAccess } from "../../src/http/route.js";
 import { drainHttp, listenHttp } from "../../src/http/server.js";
@@ -30,7 +30,7 @@ async function serverWithSlowRoute() {
       throw new Error("no auth here");
     },
     isShuttingDown: () => shuttingDown,
-    authThrottle: new AuthFailureThrottle(1000, 60_000, systemClock),
+    authFailures: new FailureLimiter(1000, 60_000, systemClock),
     routes: [
       defineRoute({
         operationId: "slow",

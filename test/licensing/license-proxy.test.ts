@@ -589,7 +589,7 @@ describe(`license vendor circuit breaker on ${databaseKind}`, () => {
     await vendor.start();
     t = await startTestServer({
       clock,
-      config: licenseConfig(vendor, { breakerFailureThreshold: 3, breakerResetMs: 60_000, retries: 0 }),
+      config: licenseConfig(vendor, { breakerFailureThreshold: 3, breakerResetSeconds: 60, retries: 0 }),
     });
     op = apiClient(t.url, t.operatorToken);
   });
