@@ -33,7 +33,9 @@ const users = 10_000;
 const password = process.env.BENCH_PASSWORD ?? "secret-bench";
 const seconds = Number(process.env.BENCH_SECONDS ?? 12);
 const kamRates = (process.env.BENCH_KAM_RATES ?? "9000,8000,7000,6000,5000").split(",").map(Number);
-const provRates = (process.env.BENCH_PROV_RATES ?? "2000,3000,4000,4500,5000,5500,6000,7000,8000,9000")
+const provRates = (
+  process.env.BENCH_PROV_RATES ?? "500,1000,1500,2000,3000,4000,4500,5000,5500,6000,7000,8000,9000"
+)
   .split(",")
   .map(Number);
 const provSipPort = 5080;
