@@ -187,6 +187,8 @@ export const configSchema = z
         url: postgresUrl.nullable(),
         dataDir: z.string().min(1),
         poolMax: z.coerce.number().int().min(1).max(1000),
+        /** PGlite's shared_buffers: its WebAssembly memory never shrinks, so this is most of idle RSS. */
+        pgliteSharedBuffersMiB: z.coerce.number().int().min(1).max(4096),
       })
       .strict(),
     redis: z.object({ url: redisUrl.nullable() }).strict(),
@@ -217,6 +219,7 @@ export const environmentKeys: Record<string, string> = {
   REDIS_URL: "redis.url",
   PROVISIOND_DATA_DIR: "database.dataDir",
   PROVISIOND_DB_POOL_MAX: "database.poolMax",
+  PROVISIOND_PGLITE_SHARED_BUFFERS_MIB: "database.pgliteSharedBuffersMiB",
   PROVISIOND_HTTP_HOST: "http.host",
   PROVISIOND_HTTP_PORT: "http.port",
   PROVISIOND_HTTP_BODY_LIMIT_BYTES: "http.bodyLimitBytes",
