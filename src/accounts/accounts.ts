@@ -5,6 +5,7 @@ import type { auditEventListQuery } from "../audit/schemas.js";
 import type { AuditService } from "../audit/service.js";
 import type { AuditEvent } from "../audit/views.js";
 import type { Clock } from "../clock.js";
+import { changedColumns, isEmptyChange } from "../db/changes.js";
 import { withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
@@ -99,7 +100,7 @@ export class Accounts {
       );
       const username = body.username ?? before.username;
       const identityChanged = username !== before.username || profile.sip_domain !== before.sip_domain;
-      const changes: Partial<AccountRow> = {
+      const changes: Partial<AccountRow> = changedColumns(before, {
         group_id: targetGroup.id,
         profile_id: profileId,
         username,
@@ -111,7 +112,9 @@ export class Accounts {
         ...(body.keepAliveSeconds !== undefined ? { keep_alive_seconds: body.keepAliveSeconds } : {}),
         ...(body.licenseKey !== undefined ? { license_key: body.licenseKey } : {}),
         ...(body.notes !== undefined ? { notes: body.notes } : {}),
-      };
+      });
+      // Sending what is already there changes nothing: no write, no updatedAt, no audit event.
+      if (isEmptyChange(changes)) return accountView(before);
       if (identityChanged && before.password_encrypted) {
         // HA1 hashes the username and realm: recompute them from the stored password.
         const password = this.cipher.decrypt(before.password_encrypted, before.id);

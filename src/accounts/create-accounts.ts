@@ -199,7 +199,7 @@ export class AccountCreation {
         throw new ValidationError([...errors, ...conflicts]);
       }
       if (conflicts.length > 0)
-        throw new ConflictError(conflicts.map((c) => `${c.path}: ${c.message}`).join("; "));
+        throw new ConflictError(conflicts.map((c) => `${c.path}: ${c.message}`).join("; "), conflicts);
 
       await this.assignRandomUsernames(
         trx,
