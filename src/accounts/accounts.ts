@@ -26,6 +26,7 @@ import { type Account, accountView } from "./views.js";
 import { resolveProfile, visibleAccount } from "./visibility.js";
 
 type Input<S extends z.ZodType> = z.output<S>;
+export type ExportedAccount = Account & { groupReference: string | null };
 type AuditEventQuery = Omit<Input<typeof auditEventListQuery>, "targetType" | "targetId">;
 
 /** Accounts once they exist: lists, changes, passwords, status, deletion (creation: create-accounts.ts). */
@@ -47,11 +48,12 @@ export class Accounts {
     );
   }
 
-  export(actor: Actor, query: Input<typeof accountExportQuery>): AsyncIterable<Account> {
-    return allOf<AccountRow, Account>(
-      store.accountList(this.db.knex, actor.principal.scope, query),
+  /** Every matching account, with its group's reference so an edited export imports again. */
+  export(actor: Actor, query: Input<typeof accountExportQuery>): AsyncIterable<ExportedAccount> {
+    return allOf<AccountRow & { group_reference: string | null }, ExportedAccount>(
+      store.accountExport(this.db.knex, actor.principal.scope, query),
       "accounts.id",
-      accountView,
+      (row) => ({ ...accountView(row), groupReference: row.group_reference }),
     );
   }
 

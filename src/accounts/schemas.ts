@@ -295,6 +295,7 @@ export const accountExportQuery = exportQuery(accountListing);
 /** The columns an import may have: account fields as the API names them (see API.md). */
 export const importColumns = [
   "groupId",
+  "groupReference",
   "type",
   "username",
   "password",
@@ -308,6 +309,18 @@ export const importColumns = [
   "notes",
 ] as const;
 export const importColumnsText = importColumns.join(", ");
+/** Columns of the export that an import accepts and ignores, so an exported file imports again. */
+export const readOnlyImportColumns = [
+  "id",
+  "mode",
+  "status",
+  "sipDomain",
+  "disabledReason",
+  "activatedAt",
+  "passwordChangedAt",
+  "createdAt",
+  "updatedAt",
+] as const;
 
 export const importResultSchema = z
   .object({
