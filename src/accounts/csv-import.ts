@@ -76,7 +76,7 @@ export function parseAccountCsv(text: string): ParsedImport {
     }
   });
   if (!header.includes("groupId") && !header.includes("groupReference"))
-    errors.push({ path: "header", message: 'column "groupId" is required (or "groupReference")' });
+    errors.push({ path: "header", message: 'column "groupId" is required' });
   if (!header.includes("type")) errors.push({ path: "header", message: 'column "type" is required' });
   if (lines.length === 0) errors.push({ path: "body", message: "the file has no account rows" });
   if (lines.length > maxImportRows)

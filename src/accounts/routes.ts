@@ -21,7 +21,6 @@ const idParams = z.object({ id: z.uuid() });
 const accountColumns: CsvColumn<ExportedAccount>[] = [
   { header: "id", value: (a) => a.id },
   { header: "groupId", value: (a) => a.groupId },
-  { header: "groupReference", value: (a) => a.groupReference },
   { header: "type", value: (a) => a.type },
   { header: "mode", value: (a) => a.mode },
   { header: "status", value: (a) => a.status },
@@ -30,13 +29,15 @@ const accountColumns: CsvColumn<ExportedAccount>[] = [
   { header: "displayName", value: (a) => a.displayName },
   { header: "phoneNumber", value: (a) => a.phoneNumber },
   { header: "macAddress", value: (a) => a.macAddress },
-  { header: "securityModel", value: (a) => a.securityModel },
-  { header: "keepAliveSeconds", value: (a) => a.keepAliveSeconds },
   { header: "profileId", value: (a) => a.profileId },
   { header: "licenseKey", value: (a) => a.licenseKey },
-  { header: "notes", value: (a) => a.notes },
   { header: "disabledReason", value: (a) => a.disabledReason },
   { header: "createdAt", value: (a) => a.createdAt },
+  // Added after the first release: at the end, so readers that go by position keep working.
+  { header: "groupReference", value: (a) => a.groupReference },
+  { header: "securityModel", value: (a) => a.securityModel },
+  { header: "keepAliveSeconds", value: (a) => a.keepAliveSeconds },
+  { header: "notes", value: (a) => a.notes },
 ];
 
 type CreatedByImport = ImportResult["accounts"][number];
