@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
+import { DatabaseInUseError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/database.js";
 import { migrateLatest, migrateRollback } from "./db/migrate.js";
 import { AppError } from "./errors.js";
@@ -29,7 +30,9 @@ function loadConfigOrExit(): Config {
 
 function fail(logger: Logger | undefined, error: unknown, what: string): never {
   const message = error instanceof Error ? error.message : String(error);
-  if (logger && !(error instanceof AppError)) logger.fatal({ err: error }, what);
+  // Refusals the user can act on are said in words; only the unexpected gets a logged stack.
+  if (logger && !(error instanceof AppError) && !(error instanceof DatabaseInUseError))
+    logger.fatal({ err: error }, what);
   process.stderr.write(`provisiond: ${what}: ${message}\n`);
   process.exit(1);
 }
@@ -127,9 +130,49 @@ async function createToken(options: {
     );
   } catch (error) {
     await database?.close();
+    if (error instanceof DatabaseInUseError) {
+      process.stderr.write(tokenThroughTheApi(config, error, options));
+      process.exit(1);
+    }
     fail(logger, error, "could not create the token");
   }
   await database.close();
+}
+
+/**
+ * While a server holds the embedded database, this process cannot open it: say how to get the
+ * token from the running server instead (POST /api/v1/tokens), with the caller's options filled in.
+ */
+function tokenThroughTheApi(
+  config: Config,
+  error: DatabaseInUseError,
+  options: { role: string; email?: string; name?: string; expiresInDays?: number },
+): string {
+  // A server listening on every address is reached on this machine through loopback.
+  const host = ["0.0.0.0", "::", ""].includes(config.http.host) ? "127.0.0.1" : config.http.host;
+  const url =
+    config.http.port === 0
+      ? "<the server's URL>"
+      : `http://${host.includes(":") ? `[${host}]` : host}:${config.http.port}`;
+  const body = JSON.stringify({
+    role: options.role,
+    ...(options.email ? { email: options.email } : {}),
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.expiresInDays
+      ? { expiresAt: new Date(Date.now() + options.expiresInDays * 86_400_000).toISOString() }
+      : {}),
+  });
+  return [
+    `provisiond: a server (process ${error.holderPid}) is running on the embedded database in ${error.dataDir},`,
+    "and only one process can open it. Create the token through the running server's admin API",
+    "instead, with an operator's token:",
+    "",
+    `    curl -X POST -H "Authorization: Bearer $OPERATOR_TOKEN" -H "Content-Type: application/json" \\`,
+    `      -d '${body}' ${url}/api/v1/tokens`,
+    "",
+    "or stop the server, run this command again, and start the server.",
+    "",
+  ].join("\n");
 }
 
 function positiveInteger(value: string): number {

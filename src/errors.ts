@@ -66,6 +66,13 @@ export class ConflictError extends AppError {
   readonly status = 409;
   readonly type = "conflict";
   readonly title = "Conflict";
+  /** The fields that clash, when the conflict is about fields (a taken username, a duplicate name). */
+  constructor(
+    detail: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(detail);
+  }
 }
 
 export class GoneError extends AppError {

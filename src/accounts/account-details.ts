@@ -1,7 +1,7 @@
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Database } from "../db/database.js";
-import { accountView, profileView, statusReason } from "./views.js";
+import { accountView, profileView, statusChanges, statusReason } from "./views.js";
 import { profileInEffect, visibleAccount } from "./visibility.js";
 
 /** Sections of the account "refresh" that other capabilities fill. */
@@ -32,6 +32,8 @@ export class AccountDetails {
     const row = await visibleAccount(this.db.knex, actor.principal.scope, id);
     const profile = await profileInEffect(this.db.knex, row);
     const recentEvents = await this.audit.recent("account", id, 20);
+    // The reason names the last status change, however many other events came after it.
+    const [lastStatusChange] = await this.audit.recent("account", id, 1, statusChanges);
     const load = <K extends DetailSection>(name: K, empty: DetailSections[K]) =>
       this.sections[name]?.(id) ?? Promise.resolve(empty);
     const [registrations, messages, certificates, license] = await Promise.all([
@@ -43,7 +45,7 @@ export class AccountDetails {
     const sections: DetailSections = { registrations, messages, certificates, license };
     return {
       ...accountView(row),
-      statusReason: statusReason(row),
+      statusReason: statusReason(row, lastStatusChange ?? null),
       profile: profileView(profile),
       ...sections,
       recentEvents,

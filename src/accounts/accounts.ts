@@ -5,6 +5,7 @@ import type { auditEventListQuery } from "../audit/schemas.js";
 import type { AuditService } from "../audit/service.js";
 import type { AuditEvent } from "../audit/views.js";
 import type { Clock } from "../clock.js";
+import { changedColumns, isEmptyChange } from "../db/changes.js";
 import { withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
@@ -25,6 +26,7 @@ import { type Account, accountView } from "./views.js";
 import { resolveProfile, visibleAccount } from "./visibility.js";
 
 type Input<S extends z.ZodType> = z.output<S>;
+export type ExportedAccount = Account & { groupReference: string | null };
 type AuditEventQuery = Omit<Input<typeof auditEventListQuery>, "targetType" | "targetId">;
 
 /** Accounts once they exist: lists, changes, passwords, status, deletion (creation: create-accounts.ts). */
@@ -46,11 +48,12 @@ export class Accounts {
     );
   }
 
-  export(actor: Actor, query: Input<typeof accountExportQuery>): AsyncIterable<Account> {
-    return allOf<AccountRow, Account>(
-      store.accountList(this.db.knex, actor.principal.scope, query),
+  /** Every matching account, with its group's reference so an edited export imports again. */
+  export(actor: Actor, query: Input<typeof accountExportQuery>): AsyncIterable<ExportedAccount> {
+    return allOf<AccountRow & { group_reference: string | null }, ExportedAccount>(
+      store.accountExport(this.db.knex, actor.principal.scope, query),
       "accounts.id",
-      accountView,
+      (row) => ({ ...accountView(row), groupReference: row.group_reference }),
     );
   }
 
@@ -99,7 +102,7 @@ export class Accounts {
       );
       const username = body.username ?? before.username;
       const identityChanged = username !== before.username || profile.sip_domain !== before.sip_domain;
-      const changes: Partial<AccountRow> = {
+      const changes: Partial<AccountRow> = changedColumns(before, {
         group_id: targetGroup.id,
         profile_id: profileId,
         username,
@@ -111,7 +114,9 @@ export class Accounts {
         ...(body.keepAliveSeconds !== undefined ? { keep_alive_seconds: body.keepAliveSeconds } : {}),
         ...(body.licenseKey !== undefined ? { license_key: body.licenseKey } : {}),
         ...(body.notes !== undefined ? { notes: body.notes } : {}),
-      };
+      });
+      // Sending what is already there changes nothing: no write, no updatedAt, no audit event.
+      if (isEmptyChange(changes)) return accountView(before);
       if (identityChanged && before.password_encrypted) {
         // HA1 hashes the username and realm: recompute them from the stored password.
         const password = this.cipher.decrypt(before.password_encrypted, before.id);

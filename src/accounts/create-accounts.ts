@@ -6,8 +6,9 @@ import { uniqueConstraints, withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { ConflictError, type FieldError, ValidationError } from "../errors.js";
 import { ids } from "../ids.js";
-import type { GroupRow } from "../tenancy/store.js";
+import { type GroupRow, tenancyStore } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
+import type { ParsedImport } from "./csv-import.js";
 import type { CreateAccountInput } from "./schemas.js";
 import { type AccountRow, type NewAccountRow, type ProfileRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
@@ -22,7 +23,35 @@ interface AccountCredentials {
 /** Accounts to create, as validated input; `path` prefixes field errors (body., rows[3].). */
 export interface AccountDraft {
   path: string;
+  /** The line of the import file the draft comes from. */
+  line?: number;
   input: CreateAccountInput;
+}
+
+/** What an import created, with each password once: the credentials sheet. */
+export interface ImportResult {
+  created: number;
+  accounts: Array<{
+    line: number | null;
+    id: string;
+    groupId: string;
+    type: AccountRow["type"];
+    username: string;
+    sipDomain: string;
+    password: string;
+    displayName: string | null;
+    phoneNumber: string | null;
+    macAddress: string | null;
+  }>;
+}
+
+/** Errors of a file in the order of its lines (`rows[N]`), whatever check found them. */
+function byLine(errors: FieldError[]): FieldError[] {
+  const lineOf = (path: string) => Number(/^rows\[(\d+)\]/.exec(path)?.[1] ?? 0);
+  return errors
+    .map((error, index) => ({ error, index }))
+    .sort((a, b) => lineOf(a.error.path) - lineOf(b.error.path) || a.index - b.index)
+    .map(({ error }) => error);
 }
 
 /**
@@ -44,15 +73,55 @@ export class AccountCreation {
     return { ...accountView(created.row), password: created.password };
   }
 
-  async import(actor: Actor, drafts: AccountDraft[]) {
-    const created = await this.create(actor, drafts, "batch", "import");
+  /**
+   * Creates the accounts of an import file, all or none. One pass reports every problem: the rows
+   * that did not read, groups named by a reference that fits no group or several, and then the
+   * checks of creation (clashes with live accounts and within the file included).
+   */
+  async import(actor: Actor, parsed: ParsedImport): Promise<ImportResult> {
+    const errors = [...parsed.errors];
+    const references = [
+      ...new Set(parsed.rows.flatMap((r) => (r.input.groupReference ? [r.input.groupReference] : []))),
+    ];
+    const byReference = new Map<string, GroupRow[]>();
+    for (const group of await tenancyStore.findVisibleGroupsByReference(
+      this.db.knex,
+      actor.principal.scope,
+      references,
+    )) {
+      const reference = group.reference as string;
+      byReference.set(reference, [...(byReference.get(reference) ?? []), group]);
+    }
+    const drafts: AccountDraft[] = [];
+    for (const { path, line, input } of parsed.rows) {
+      const { groupReference, ...fields } = input;
+      let groupId = fields.groupId;
+      if (groupReference) {
+        const matches = byReference.get(groupReference) ?? [];
+        const fail = (message: string) => errors.push({ path: `${path}.groupReference`, message });
+        if (matches.length === 0) fail("no group has this reference");
+        else if (matches.length > 1)
+          fail(`${matches.length} groups have this reference: name the group by groupId`);
+        else if (groupId && matches[0]?.id !== groupId) fail("names another group than groupId");
+        else groupId = matches[0]?.id;
+        if (groupId === undefined || matches.length !== 1) continue;
+      }
+      drafts.push({ path, line, input: { ...fields, groupId: groupId as string, mode: "manual" } });
+    }
+    const created = await this.create(actor, drafts, "batch", "import", errors);
     return {
       created: created.length,
-      accounts: created.map(({ row, password }) => ({
+      accounts: created.map(({ row, password, draft }) => ({
+        line: draft.line ?? null,
         id: row.id,
+        groupId: row.group_id,
+        type: row.type,
         username: row.username,
         sipDomain: row.sip_domain,
         password,
+        displayName: row.display_name,
+        phoneNumber: row.phone_number,
+        macAddress: row.mac_address,
       })),
     };
   }
@@ -62,10 +131,11 @@ export class AccountCreation {
     drafts: AccountDraft[],
     mode: AccountRow["mode"],
     kind: "single" | "import",
-  ): Promise<Array<{ row: AccountRow; password: string }>> {
+    earlierErrors: FieldError[] = [],
+  ): Promise<Array<{ row: AccountRow; password: string; draft: AccountDraft }>> {
     return this.db.knex.transaction(async (trx) => {
       const now = this.clock.now();
-      const errors: FieldError[] = [];
+      const errors: FieldError[] = [...earlierErrors];
       const groups = new Map<string, GroupRow | null>();
       const profiles = new Map<string, ProfileRow | null>();
       const prepared: Array<{ draft: AccountDraft; row: NewAccountRow; credentials: AccountCredentials }> =
@@ -196,10 +266,10 @@ export class AccountCreation {
         }
       }
       if (errors.length > 0 || (kind === "import" && conflicts.length > 0)) {
-        throw new ValidationError([...errors, ...conflicts]);
+        throw new ValidationError(byLine([...errors, ...conflicts]));
       }
       if (conflicts.length > 0)
-        throw new ConflictError(conflicts.map((c) => `${c.path}: ${c.message}`).join("; "));
+        throw new ConflictError(conflicts.map((c) => `${c.path}: ${c.message}`).join("; "), conflicts);
 
       await this.assignRandomUsernames(
         trx,
@@ -235,6 +305,7 @@ export class AccountCreation {
       return prepared.map((p) => ({
         row: byId.get(p.row.id) as AccountRow,
         password: p.credentials.password,
+        draft: p.draft,
       }));
     });
   }

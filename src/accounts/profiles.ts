@@ -3,19 +3,21 @@ import type { z } from "zod";
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
+import { changedColumns, isEmptyChange } from "../db/changes.js";
 import { withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { pageOf } from "../db/listing.js";
-import { ConflictError, type FieldError, ValidationError } from "../errors.js";
+import { ConflictError, ValidationError } from "../errors.js";
 import type { DomainEvent, DomainEvents } from "../events.js";
+import { fieldErrorsOf, projectWords } from "../field-messages.js";
 import type { Page } from "../http/list.js";
 import { ids } from "../ids.js";
+import { applyMergePatch } from "../merge-patch.js";
 import type { GroupProfilePolicy } from "../tenancy/groups.js";
 import type { Scope } from "../tenancy/roles.js";
 import { type GroupRow, tenancyStore } from "../tenancy/store.js";
 import { type CredentialCipher, ha1Columns } from "./credentials.js";
 import {
-  checkTransports,
   type createProfileBody,
   type profileListQuery,
   profileSettings,
@@ -85,44 +87,30 @@ export class Profiles implements GroupProfilePolicy {
     });
   }
 
+  /**
+   * A merge patch (RFC 7396): what is left out keeps its value, null resets a setting to its
+   * default, nested settings merge. A patch that changes nothing writes nothing and audits nothing.
+   */
   async update(actor: Actor, id: string, body: Input<typeof updateProfileBody>): Promise<Profile> {
     assertProfileWriter(actor.principal);
     const events: DomainEvent[] = [];
     const result = await this.db.knex.transaction(async (trx) => {
       const before = await visibleProfile(trx, actor.principal.scope, id, true);
-      const { name, sipDomain, serverHost, ...settingChanges } = body as Record<string, unknown> & {
-        name?: string;
-        sipDomain?: string;
-        serverHost?: string;
-      };
-      const merged = profileSettings.safeParse({ ...before.settings, ...settingChanges });
-      const issues: FieldError[] = [];
-      if (!merged.success) {
-        for (const issue of merged.error.issues)
-          issues.push({ path: ["body", ...issue.path].join("."), message: issue.message });
-      } else {
-        checkTransports(merged.data, {
-          addIssue: (issue: { path?: PropertyKey[]; message?: string }) =>
-            issues.push({
-              path: ["body", ...(issue.path ?? []).map(String)].join("."),
-              message: issue.message ?? "invalid",
-            }),
-        } as unknown as z.RefinementCtx);
-      }
-      if (issues.length > 0 || !merged.success) throw new ValidationError(issues);
+      const { name, sipDomain, serverHost, ...settingsPatch } = body;
+      const merged = profileSettings.safeParse(applyMergePatch(before.settings, settingsPatch), {
+        error: projectWords,
+      });
+      if (!merged.success) throw new ValidationError(fieldErrorsOf(merged.error.issues, "body"));
+      const changes = changedColumns(before, {
+        ...(name !== undefined ? { name } : {}),
+        ...(sipDomain !== undefined ? { sip_domain: sipDomain } : {}),
+        ...(serverHost !== undefined ? { server_host: serverHost } : {}),
+        settings: merged.data,
+      });
+      if (isEmptyChange(changes)) return profileView(before);
       const row = await withConflicts(async () => {
-        const updated = await store.updateProfile(
-          trx,
-          id,
-          {
-            ...(name !== undefined ? { name } : {}),
-            ...(sipDomain !== undefined ? { sip_domain: sipDomain } : {}),
-            ...(serverHost !== undefined ? { server_host: serverHost } : {}),
-            settings: merged.data,
-          },
-          this.clock.now(),
-        );
-        if (sipDomain !== undefined && sipDomain !== before.sip_domain) {
+        const updated = await store.updateProfile(trx, id, changes, this.clock.now());
+        if (changes.sip_domain !== undefined) {
           await this.rehomeAccounts(trx, await store.refreshSipDomains(trx, { profileId: id }), events);
         }
         return updated;

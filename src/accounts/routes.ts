@@ -1,35 +1,64 @@
 import { z } from "zod";
 import { auditEventListQuery, auditEventPage } from "../audit/schemas.js";
-import { sendCsv } from "../http/csv.js";
+import { type CsvColumn, sendCsv } from "../http/csv.js";
 import { defineRoute, forRoles, type Route } from "../http/route.js";
 import { roles, writerRoles } from "../tenancy/roles.js";
+import type { ExportedAccount } from "./accounts.js";
+import type { ImportResult } from "./create-accounts.js";
 import { parseAccountCsv } from "./csv-import.js";
 import * as s from "./schemas.js";
 import type { AccountService } from "./service.js";
-import type { Account } from "./views.js";
 
 const anyRole = forRoles(...roles);
 const writers = forRoles(...writerRoles);
 const profileWriters = forRoles("operator", "company_admin");
 const idParams = z.object({ id: z.uuid() });
 
-/** The CSV export's columns: the import's columns (minus the password) plus state, so a file round-trips. */
-const accountColumns = [
-  { header: "id", value: (a: Account) => a.id },
-  { header: "groupId", value: (a: Account) => a.groupId },
-  { header: "type", value: (a: Account) => a.type },
-  { header: "mode", value: (a: Account) => a.mode },
-  { header: "status", value: (a: Account) => a.status },
-  { header: "username", value: (a: Account) => a.username },
-  { header: "sipDomain", value: (a: Account) => a.sipDomain },
-  { header: "displayName", value: (a: Account) => a.displayName },
-  { header: "phoneNumber", value: (a: Account) => a.phoneNumber },
-  { header: "macAddress", value: (a: Account) => a.macAddress },
-  { header: "profileId", value: (a: Account) => a.profileId },
-  { header: "licenseKey", value: (a: Account) => a.licenseKey },
-  { header: "disabledReason", value: (a: Account) => a.disabledReason },
-  { header: "createdAt", value: (a: Account) => a.createdAt },
+/**
+ * The CSV export's columns: every importable field (all but the password) plus the read-only
+ * state an import accepts and ignores, so an exported file can be edited and imported again.
+ */
+const accountColumns: CsvColumn<ExportedAccount>[] = [
+  { header: "id", value: (a) => a.id },
+  { header: "groupId", value: (a) => a.groupId },
+  { header: "type", value: (a) => a.type },
+  { header: "mode", value: (a) => a.mode },
+  { header: "status", value: (a) => a.status },
+  { header: "username", value: (a) => a.username },
+  { header: "sipDomain", value: (a) => a.sipDomain },
+  { header: "displayName", value: (a) => a.displayName },
+  { header: "phoneNumber", value: (a) => a.phoneNumber },
+  { header: "macAddress", value: (a) => a.macAddress },
+  { header: "profileId", value: (a) => a.profileId },
+  { header: "licenseKey", value: (a) => a.licenseKey },
+  { header: "disabledReason", value: (a) => a.disabledReason },
+  { header: "createdAt", value: (a) => a.createdAt },
+  // Added after the first release: at the end, so readers that go by position keep working.
+  { header: "groupReference", value: (a) => a.groupReference },
+  { header: "securityModel", value: (a) => a.securityModel },
+  { header: "keepAliveSeconds", value: (a) => a.keepAliveSeconds },
+  { header: "notes", value: (a) => a.notes },
 ];
+
+type CreatedByImport = ImportResult["accounts"][number];
+
+/** The credentials sheet an import answers with `Accept: text/csv`: what to hand out, per line of the file. */
+const credentialColumns: CsvColumn<CreatedByImport>[] = [
+  { header: "line", value: (a) => a.line },
+  { header: "id", value: (a) => a.id },
+  { header: "groupId", value: (a) => a.groupId },
+  { header: "type", value: (a) => a.type },
+  { header: "username", value: (a) => a.username },
+  { header: "sipDomain", value: (a) => a.sipDomain },
+  { header: "password", value: (a) => a.password },
+  { header: "displayName", value: (a) => a.displayName },
+  { header: "phoneNumber", value: (a) => a.phoneNumber },
+  { header: "macAddress", value: (a) => a.macAddress },
+];
+
+async function* each<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
 
 export function accountRoutes(accounts: AccountService): Route[] {
   const profileTags = ["profiles"];
@@ -157,16 +186,25 @@ export function accountRoutes(accounts: AccountService): Route[] {
       request: {
         body: z
           .string()
-          .describe(`A header row naming columns (${s.importColumnsText}), then one account per line`),
+          .describe(
+            `A header row naming columns (${s.importColumnsText}; the export's read-only columns are accepted and ignored), then one account per line, separated by , or ;`,
+          ),
         bodyType: "csv",
       },
       response: {
         status: 201,
-        description: "What was created, with passwords (shown this once)",
+        description:
+          "What was created, with passwords (shown this once); with Accept: text/csv the same as a CSV credentials sheet",
         schema: s.importResultSchema,
       },
       problems: [409, 413, 415],
-      handle: (input) => accounts.creation.import(input.actor, parseAccountCsv(input.body)),
+      handle: async (input) => {
+        const result = await accounts.creation.import(input.actor, parseAccountCsv(input.body));
+        if (input.ctx.accepts("application/json", "text/csv") !== "text/csv") return result;
+        sendCsv(input.ctx, "credentials.csv", credentialColumns, each(result.accounts));
+        input.ctx.status = 201;
+        return undefined;
+      },
     }),
     defineRoute({
       operationId: "getAccount",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { booleanParam, exportQuery, listQuery, pageSchema } from "../http/list.js";
+import { mergePatchSchema } from "../merge-patch.js";
 import {
   hostnamePattern,
   normaliseMac,
@@ -70,8 +71,6 @@ export const profileSettingsShape = {
     .strict()
     .prefault({}),
 };
-const profileSettings = z.object(profileSettingsShape).strict();
-export type ProfileSettings = z.output<typeof profileSettings>;
 
 function checkTransports(
   value: {
@@ -94,6 +93,9 @@ function checkTransports(
     ctx.addIssue({ code: "custom", path: ["tlsRequired"], message: "needs TLS or WSS enabled" });
   }
 }
+
+const profileSettings = z.object(profileSettingsShape).strict().superRefine(checkTransports);
+export type ProfileSettings = z.output<typeof profileSettings>;
 
 export const profileSchema = z
   .object({
@@ -124,18 +126,22 @@ export const updateProfileBody = z
     name: z.string().trim().min(1).max(200).optional(),
     sipDomain: hostname.optional(),
     serverHost: hostname.optional(),
-    ...Object.fromEntries(
-      Object.entries(profileSettingsShape).map(([key, schema]) => [key, schema.optional()]),
-    ),
+    ...(Object.fromEntries(
+      Object.entries(profileSettingsShape).map(([key, schema]) => [key, mergePatchSchema(schema)]),
+    ) as Record<keyof typeof profileSettingsShape, z.ZodType<unknown>>),
   })
   .strict()
-  .meta({ id: "UpdateProfile", description: "Settings given replace the stored ones whole" });
+  .meta({
+    id: "UpdateProfile",
+    description:
+      "A merge patch (RFC 7396): settings left out keep their value, null resets one to its default, nested objects (transports, appLinks, snom) merge member by member",
+  });
 export const profileListQuery = listQuery({
   sortFields: ["name", "sipDomain", "createdAt"] as const,
   defaultSort: "name",
   filters: { organisationId: z.uuid().optional() },
 });
-export { checkTransports, profileSettings };
+export { profileSettings };
 
 // Accounts
 
@@ -289,6 +295,7 @@ export const accountExportQuery = exportQuery(accountListing);
 /** The columns an import may have: account fields as the API names them (see API.md). */
 export const importColumns = [
   "groupId",
+  "groupReference",
   "type",
   "username",
   "password",
@@ -302,6 +309,18 @@ export const importColumns = [
   "notes",
 ] as const;
 export const importColumnsText = importColumns.join(", ");
+/** Columns of the export that an import accepts and ignores, so an exported file imports again. */
+export const readOnlyImportColumns = [
+  "id",
+  "mode",
+  "status",
+  "sipDomain",
+  "disabledReason",
+  "activatedAt",
+  "passwordChangedAt",
+  "createdAt",
+  "updatedAt",
+] as const;
 
 export const importResultSchema = z
   .object({

@@ -190,6 +190,14 @@ export const accountsStore = {
     });
   },
 
+  /** The list's rows with their group's reference, for the CSV export. */
+  accountExport(db: Knex, scope: Scope, query: AccountFilters): Knex.QueryBuilder {
+    return accountsStore
+      .accountList(db, scope, query)
+      .leftJoin("groups as export_group", "export_group.id", "accounts.group_id")
+      .select("export_group.reference as group_reference");
+  },
+
   async findLiveAccount(
     db: Knex,
     where: { id: string } | { username: string; sip_domain: string },

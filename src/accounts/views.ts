@@ -41,10 +41,23 @@ export const accountView = (row: AccountRow): Account => ({
   updatedAt: iso(row.updated_at),
 });
 
-export function statusReason(row: AccountRow): string {
+/** The audit actions that change an account's status, newest of which explains it. */
+export const statusChanges = ["account.disabled", "account.enabled"] as const;
+
+/** Why the account is in its status, in words: its disable reason, or who enabled it again and when. */
+export function statusReason(
+  row: AccountRow,
+  lastChange: { action: string; actor: string; occurredAt: string } | null,
+): string {
   if (row.status === "disabled") return `disabled: ${row.disabled_reason ?? "no reason given"}`;
+  const enabled =
+    lastChange?.action === "account.enabled"
+      ? `enabled again by ${lastChange.actor} at ${lastChange.occurredAt}`
+      : null;
   if (row.status === "pending_activation") {
-    return "created by the wizard: it cannot register or call until the app is activated";
+    const waiting = "it cannot register or call until the app is activated";
+    return enabled ? `${enabled}, and never activated: ${waiting}` : `created by the wizard: ${waiting}`;
   }
+  if (enabled) return `active: ${enabled}`;
   return row.mode === "wizard" ? "active since its activation" : `active since it was created (${row.mode})`;
 }

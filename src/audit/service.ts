@@ -69,8 +69,14 @@ export class AuditService {
   }
 
   /** The latest events of one target (the caller has checked it may see the target). */
-  async recent(targetType: string, targetId: string, limit: number): Promise<RecentEvent[]> {
-    const rows = await store.recentOfTarget(this.db.knex, targetType, targetId, limit);
+  /** The newest events of a target, newest first; only these actions when named. */
+  async recent(
+    targetType: string,
+    targetId: string,
+    limit: number,
+    actions?: readonly string[],
+  ): Promise<RecentEvent[]> {
+    const rows = await store.recentOfTarget(this.db.knex, targetType, targetId, limit, actions);
     return rows.map((e) => ({
       occurredAt: new Date(e.occurred_at).toISOString(),
       action: e.action,

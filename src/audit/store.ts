@@ -86,9 +86,11 @@ export const auditStore = {
     targetType: string,
     targetId: string,
     limit: number,
+    actions?: readonly string[],
   ): Promise<RecentAuditEventRow[]> {
-    return (await db("audit_events")
-      .where({ target_type: targetType, target_id: targetId })
+    const query = db("audit_events").where({ target_type: targetType, target_id: targetId });
+    if (actions) query.whereIn("action", actions);
+    return (await query
       .orderBy("occurred_at", "desc")
       .limit(limit)
       .select("occurred_at", "action", "actor_label", "request_id")) as RecentAuditEventRow[];

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { projectWords } from "../field-messages.js";
 import { packageRoot } from "../package-info.js";
 import { type Config, configSchema, environmentKeys } from "./schema.js";
 
@@ -91,7 +92,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(raw, { error: projectWords });
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {

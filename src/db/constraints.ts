@@ -12,6 +12,16 @@ export const uniqueConstraints = {
 
 export type UniqueConstraint = keyof typeof uniqueConstraints;
 
+/** The request field each unique constraint guards, so a 409 names it in `errors`. */
+const constraintFields: Record<UniqueConstraint, string> = {
+  accounts_username_unique: "username",
+  accounts_phone_unique: "phoneNumber",
+  accounts_mac_unique: "macAddress",
+  profiles_name_unique: "name",
+  organisations_name_unique: "name",
+  users_email_unique: "email",
+};
+
 const fallbackMessage = "conflicts with an existing record";
 
 /** The ConflictError a unique violation (SQLSTATE 23505) stands for; null for any other error. */
@@ -22,7 +32,9 @@ export function conflictOf(error: unknown): ConflictError | null {
     e.constraint && e.constraint in uniqueConstraints
       ? (e.constraint as UniqueConstraint)
       : (Object.keys(uniqueConstraints) as UniqueConstraint[]).find((c) => (e.message ?? "").includes(c));
-  return new ConflictError(name ? uniqueConstraints[name] : fallbackMessage);
+  if (!name) return new ConflictError(fallbackMessage);
+  const message = uniqueConstraints[name];
+  return new ConflictError(message, [{ path: `body.${constraintFields[name]}`, message }]);
 }
 
 /** Runs a write, turning a unique violation into its 409. */

@@ -1,6 +1,19 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+/** The embedded database is open in another process (a running server): a state to explain, not a crash. */
+export class DatabaseInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${holderPid}; ` +
+        "stop that provisiond first, or set DATABASE_URL to share a PostgreSQL server",
+    );
+  }
+}
+
 /**
  * PGlite is a single-process database: two processes opening one data directory corrupt it.
  * A pid file refuses the second one with a message instead; a stale file (dead pid) is taken over.
@@ -19,10 +32,7 @@ export class DataDirLock {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
         const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
         if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-          throw new Error(
-            `the embedded database in ${dataDir} is in use by process ${holder}; ` +
-              "stop that provisiond first, or set DATABASE_URL to share a PostgreSQL server",
-          );
+          throw new DatabaseInUseError(dataDir, holder);
         }
         rmSync(path, { force: true });
       }

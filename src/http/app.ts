@@ -29,7 +29,10 @@ export interface HttpAppDependencies {
   /** Limit of text/csv bodies (account imports). */
   importLimitBytes: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
-  /** Refused API tokens per client address (src/auth, the same limiter SIP and license checks use). */
+  /**
+   * Refused API tokens per client address (src/auth, the same limiter SIP and license checks use).
+   * Past the limit the address's refused tokens get 429; valid ones are still served.
+   */
   authFailures: FailureLimiter;
   isShuttingDown(): boolean;
 }
@@ -50,20 +53,24 @@ function routeHandler(
   return async (ctx: Context): Promise<void> => {
     let principal: Principal | null = null;
     if (route.access.kind === "token") {
+      // A blocked address is still heard: a portal backend or a reverse proxy speaks for many
+      // users, and one of them sending bad tokens must not lock the others out. Only its refused
+      // tokens get 429 instead of 401; a valid token is served. (Guessing a 256-bit token is hopeless
+      // anyway: the block is a signal and a brake on noise, not what keeps tokens secret.)
       const blockedFor = deps.authFailures.blockedForSeconds(ctx.ip);
-      if (blockedFor > 0) {
-        throw new RateLimitedError(
-          blockedFor,
-          "too many requests with an invalid API token from this address; try again later",
-        );
-      }
       try {
         principal = await deps.authenticate(bearerToken(ctx));
       } catch (error) {
         if (error instanceof UnauthorizedError) {
           deps.metrics.authFailures.inc();
-          ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
           const failures = deps.authFailures.recordFailure(ctx.ip).count;
+          if (blockedFor > 0) {
+            throw new RateLimitedError(
+              blockedFor,
+              "too many requests with an invalid API token from this address; try again later",
+            );
+          }
+          ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
           (ctx.state.log as Logger).warn(
             { security: "api-token-refused", remoteAddress: ctx.ip, failures },
             "API token refused",

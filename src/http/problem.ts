@@ -1,5 +1,11 @@
 import type { Context } from "koa";
-import { AppError, MethodNotAllowedError, RateLimitedError, ValidationError } from "../errors.js";
+import {
+  AppError,
+  ConflictError,
+  MethodNotAllowedError,
+  RateLimitedError,
+  ValidationError,
+} from "../errors.js";
 import type { Logger } from "../logger.js";
 
 export const problemContentType = "application/problem+json";
@@ -51,6 +57,7 @@ export function toProblem(error: unknown, base: ProblemContext): Problem {
       ...base,
     };
     if (error instanceof ValidationError) problem.errors = error.errors;
+    if (error instanceof ConflictError && error.errors.length > 0) problem.errors = error.errors;
     return problem;
   }
   const status = (error as HttpLikeError)?.status ?? (error as HttpLikeError)?.statusCode;

@@ -1,17 +1,12 @@
 import type { z } from "zod";
 import { ValidationError } from "../errors.js";
+import { fieldErrorsOf, projectWords } from "../field-messages.js";
 
 export type RequestPart = "body" | "query" | "params";
 
-/** Parses one part of a request with its zod schema; a failure names every bad field. */
+/** Parses one part of a request with its zod schema; a failure names every bad field in the project's words. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, part: RequestPart): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: projectWords });
   if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((issue) => {
-      const path = [part, ...issue.path.map(String)].join(".");
-      const unknown = issue.code === "unrecognized_keys" ? `: ${issue.keys.join(", ")}` : "";
-      return { path, message: `${issue.message}${unknown}` };
-    }),
-  );
+  throw new ValidationError(fieldErrorsOf(result.error.issues, part));
 }

@@ -51,6 +51,33 @@ export class ApiTokens {
     });
   }
 
+  /**
+   * What `provisiond token create` does, for an operator over the API (the command cannot open
+   * the embedded database while the server runs): a token for the user of that role named by
+   * e-mail, or for the calling operator. Users are not created here; POST /users does that.
+   */
+  async createForRole(
+    actor: Actor,
+    body: Input<typeof schemas.createRoleTokenBody>,
+  ): Promise<ApiToken & { token: string }> {
+    let userId = actor.principal.userId;
+    if (body.email) {
+      const user = await store.findUserByEmail(this.db.knex, body.email);
+      if (!user) throw fieldError("body.email", "no user with this e-mail");
+      if (user.role !== body.role) {
+        const message = `the user has role ${user.role}, not ${body.role}`;
+        throw new ConflictError(message, [{ path: "body.role", message }]);
+      }
+      userId = user.id;
+    } else if (body.role !== "operator") {
+      throw fieldError("body.email", `is required for a ${body.role} token`);
+    }
+    return this.create(actor, userId, {
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.expiresAt !== undefined ? { expiresAt: body.expiresAt } : {}),
+    });
+  }
+
   async list(
     actor: Actor,
     userId: string,

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
+import { changedColumns, isEmptyChange } from "../db/changes.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
 import { ConflictError, ForbiddenError } from "../errors.js";
@@ -127,19 +128,16 @@ export class Groups {
           }
         }
       }
-      const row = await store.updateGroup(
-        trx,
-        id,
-        {
-          ...(body.parentId !== undefined ? { parent_id: body.parentId } : {}),
-          ...(body.name !== undefined ? { name: body.name } : {}),
-          ...(body.reference !== undefined ? { reference: body.reference } : {}),
-          ...(body.itEmail !== undefined ? { it_email: body.itEmail } : {}),
-          ...(body.active !== undefined ? { active: body.active } : {}),
-          ...(profileChanged ? { default_profile_id: body.defaultProfileId ?? null } : {}),
-        },
-        this.clock.now(),
-      );
+      const changes = changedColumns(before, {
+        ...(body.parentId !== undefined ? { parent_id: body.parentId } : {}),
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.reference !== undefined ? { reference: body.reference } : {}),
+        ...(body.itEmail !== undefined ? { it_email: body.itEmail } : {}),
+        ...(body.active !== undefined ? { active: body.active } : {}),
+        ...(profileChanged ? { default_profile_id: body.defaultProfileId ?? null } : {}),
+      });
+      if (isEmptyChange(changes)) return groupView(before);
+      const row = await store.updateGroup(trx, id, changes, this.clock.now());
       if (profileChanged && this.groupProfiles) {
         afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
       }

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
+import { changedColumns, isEmptyChange } from "../db/changes.js";
 import { withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
@@ -66,7 +67,9 @@ export class Organisations {
   ): Promise<Organisation> {
     return this.db.knex.transaction(async (trx) => {
       const before = await visibleOrganisation(trx, actor.principal.scope, id, true);
-      const row = await withConflicts(() => store.updateOrganisation(trx, id, body, this.clock.now()));
+      const changes = changedColumns(before, body);
+      if (isEmptyChange(changes)) return organisationView(before);
+      const row = await withConflicts(() => store.updateOrganisation(trx, id, changes, this.clock.now()));
       const after = organisationView(row);
       await this.audit.record(trx, actor, {
         action: "organisation.updated",

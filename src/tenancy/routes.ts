@@ -300,6 +300,22 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       handle: (input) => tenancy.tokens.create(input.actor, input.params.id, input.body),
     }),
     defineRoute({
+      operationId: "createTokenForRole",
+      method: "post",
+      path: "/api/v1/tokens",
+      summary: "Create an API token as provisiond token create does (operators)",
+      tags,
+      access: operatorOnly,
+      request: { body: s.createRoleTokenBody },
+      response: {
+        status: 201,
+        description: "The token, with its secret shown this once",
+        schema: s.createdApiTokenSchema,
+      },
+      problems: [409],
+      handle: (input) => tenancy.tokens.createForRole(input.actor, input.body),
+    }),
+    defineRoute({
       operationId: "listTokens",
       method: "get",
       path: "/api/v1/users/{id}/tokens",

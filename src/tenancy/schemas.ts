@@ -171,6 +171,19 @@ export const createApiTokenBody = z
   })
   .strict()
   .meta({ id: "CreateApiToken" });
+export const createRoleTokenBody = z
+  .object({
+    role: z.enum(roles),
+    email: email.optional(),
+    name: z.string().trim().min(1).max(100).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .meta({
+    id: "CreateRoleToken",
+    description:
+      "provisiond token create over the API: a token for the user with this e-mail and role, or without e-mail for the calling operator",
+  });
 export const apiTokenListQuery = listQuery({
   sortFields: ["createdAt", "lastUsedAt"] as const,
   defaultSort: "-createdAt",

@@ -179,6 +179,12 @@ export const tenancyStore = {
     return (forUpdate ? q.forUpdate() : q).first();
   },
 
+  /** The visible groups carrying one of these references (a reference is not unique). */
+  async findVisibleGroupsByReference(db: Knex, scope: Scope, references: string[]): Promise<GroupRow[]> {
+    if (references.length === 0) return [];
+    return tenancyStore.visibleGroups(db, scope).whereIn("groups.reference", references);
+  },
+
   async findGroup(db: Knex, id: string): Promise<GroupRow | undefined> {
     return db<GroupRow>("groups").where({ id }).first();
   },

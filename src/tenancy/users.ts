@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
+import { changedColumns, isEmptyChange } from "../db/changes.js";
 import { withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
@@ -83,19 +84,14 @@ export class Users {
       if (before.role === "operator" && before.active && (role !== "operator" || !active)) {
         await assertAnotherOperator(trx, id);
       }
-      const row = await withConflicts(() =>
-        store.updateUser(
-          trx,
-          id,
-          {
-            ...state,
-            ...(body.email !== undefined ? { email: body.email } : {}),
-            ...(body.name !== undefined ? { name: body.name } : {}),
-            active,
-          },
-          this.clock.now(),
-        ),
-      );
+      const changes = changedColumns(before, {
+        ...state,
+        ...(body.email !== undefined ? { email: body.email } : {}),
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        active,
+      });
+      if (isEmptyChange(changes)) return userView(before);
+      const row = await withConflicts(() => store.updateUser(trx, id, changes, this.clock.now()));
       const after = userView(row);
       await this.audit.record(trx, actor, {
         action: "user.updated",

@@ -105,6 +105,35 @@ describe(`the provisiond command on ${databaseKind}`, { timeout: 90_000 }, () =>
     expect(down.stdout()).toMatch(/^reverted: /);
   });
 
+  it.runIf(databaseKind === "pglite")(
+    "token create while the server runs says to use POST /api/v1/tokens instead, without a stack trace",
+    async () => {
+      const server = runCli(["serve"], { ...db.env, PROVISIOND_HTTP_PORT: "0" });
+      const url = await listeningUrl(server);
+      const create = runCli(["token", "create", "--role", "operator", "--name", "ci"], {
+        ...db.env,
+        PROVISIOND_HTTP_PORT: "8085",
+      });
+      expect(await create.exited).toBe(1);
+      expect(create.stdout()).toBe("");
+      const said = create.stderr();
+      expect(said).toContain(`a server (process ${server.child.pid}) is running on the embedded database`);
+      expect(said).toContain('-d \'{"role":"operator","name":"ci"}\' http://127.0.0.1:8085/api/v1/tokens');
+      expect(said).not.toMatch(/\n\s+at /);
+      expect(said).not.toContain('"level"');
+      // What it says works against the running server.
+      const operatorToken = /^ {4}(pvd_\S+)$/m.exec(server.stdout())?.[1];
+      const token = await fetch(`${url}/api/v1/tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${operatorToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ role: "operator", name: "ci" }),
+      });
+      expect(token.status).toBe(201);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    },
+  );
+
   it.runIf(databaseKind === "pglite")("refuses a second process on the same embedded database", async () => {
     const first = runCli(["serve"], { ...db.env, PROVISIOND_HTTP_PORT: "0" });
     await listeningUrl(first);

@@ -237,6 +237,10 @@ const matrix: Record<string, Cell> = {
       body: { name: "portal" },
     }),
   },
+  createTokenForRole: {
+    expect: operatorOnly(201),
+    request: async () => ({ method: "POST", path: "/api/v1/tokens", body: { role: "operator" } }),
+  },
   listTokens: {
     expect: readInGroup(200),
     request: async (f) => ({ method: "GET", path: `/api/v1/users/${f.supervisorUser}/tokens` }),
