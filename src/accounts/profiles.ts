@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
-import { withConflicts } from "../db/constraints.js";
+import { uniqueConstraints, withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { pageOf } from "../db/listing.js";
 import { ConflictError, type FieldError, ValidationError } from "../errors.js";
@@ -59,6 +59,7 @@ export class Profiles implements GroupProfilePolicy {
       const visible = await tenancyStore.findVisibleOrganisation(trx, actor.principal.scope, organisationId);
       if (!visible)
         throw new ValidationError([{ path: "body.organisationId", message: "no such organisation" }]);
+      await this.claimSipDomain(trx, actor, organisationId, sipDomain);
       const row = await withConflicts(() =>
         store.insertProfile(
           trx,
@@ -110,6 +111,9 @@ export class Profiles implements GroupProfilePolicy {
         } as unknown as z.RefinementCtx);
       }
       if (issues.length > 0 || !merged.success) throw new ValidationError(issues);
+      if (sipDomain !== undefined && sipDomain !== before.sip_domain) {
+        await this.claimSipDomain(trx, actor, before.organisation_id, sipDomain);
+      }
       const row = await withConflicts(async () => {
         const updated = await store.updateProfile(
           trx,
@@ -136,10 +140,35 @@ export class Profiles implements GroupProfilePolicy {
         before: profileView(before),
         after,
       });
+      events.push({ type: "profile.changed", profileId: id });
       return after;
     });
     await this.events.publish(events);
     return result;
+  }
+
+  /**
+   * A profile uses only its organisation's SIP domains. An operator's profile with a domain no
+   * organisation has yet assigns it to the profile's organisation (the operator assigns domains);
+   * anyone else gets the same 400 for a free domain and another tenant's, so nothing leaks.
+   */
+  private async claimSipDomain(trx: Knex, actor: Actor, organisationId: string, sipDomain: string) {
+    const owner = await tenancyStore.sipDomainOwner(trx, sipDomain);
+    if (owner === organisationId) return;
+    if (actor.principal.role !== "operator") {
+      throw new ValidationError([
+        { path: "body.sipDomain", message: "is not one of the organisation's SIP domains (an operator assigns them)" },
+      ]);
+    }
+    if (owner !== undefined) throw new ConflictError(`body.sipDomain: ${uniqueConstraints.organisation_sip_domains_pkey}`);
+    await withConflicts(() => tenancyStore.addSipDomains(trx, organisationId, [sipDomain], this.clock.now()));
+    await this.audit.record(trx, actor, {
+      action: "organisation.sip_domain_assigned",
+      targetType: "organisation",
+      targetId: organisationId,
+      organisationId,
+      after: { sipDomain },
+    });
   }
 
   async delete(actor: Actor, id: string): Promise<Profile> {

@@ -6,6 +6,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
 import { ConflictError, ForbiddenError } from "../errors.js";
+import type { DomainEvents } from "../events.js";
 import type { Page } from "../http/list.js";
 import { ids } from "../ids.js";
 import { fieldError, referencedGroup, visibleGroup } from "./authority.js";
@@ -39,6 +40,7 @@ export class Groups {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly groupProfiles: GroupProfilePolicy | null,
+    private readonly events: DomainEvents | null,
   ) {}
 
   list(actor: Actor, query: Input<typeof schemas.groupListQuery>): Promise<Page<Group>> {
@@ -105,6 +107,7 @@ export class Groups {
   async update(actor: Actor, id: string, body: Input<typeof schemas.updateGroupBody>): Promise<Group> {
     const scope = actor.principal.scope;
     let afterCommit: (() => Promise<void>) | undefined;
+    let changed: GroupRow | undefined;
     const result = await this.db.knex.transaction(async (trx) => {
       const before = await visibleGroup(trx, scope, id, true);
       const profileChanged =
@@ -143,6 +146,7 @@ export class Groups {
       if (profileChanged && this.groupProfiles) {
         afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
       }
+      changed = row;
       const after = groupView(row);
       await this.audit.record(trx, actor, {
         action: "group.updated",
@@ -156,6 +160,11 @@ export class Groups {
       return after;
     });
     await afterCommit?.();
+    if (changed) {
+      await this.events?.publish([
+        { type: "group.changed", groupId: id, organisationId: changed.organisation_id, active: changed.active },
+      ]);
+    }
     return result;
   }
 
