@@ -16,23 +16,14 @@ export type DomainEvent =
   | { type: "account.identityChanged"; accountId: string; username: string; sipDomain: string }
   /** Name, active or SIP domains changed; `active` is the organisation's own flag after the change. */
   | { type: "organisation.changed"; organisationId: string; active: boolean }
-  /** Active flag, parent or default profile changed: the accounts of its subtree may work differently. */
+  /**
+   * Active flag, parent or default profile changed: the accounts of its subtree may work
+   * differently. `active`: whether they can work now (the group, those above it, its organisation).
+   */
   | { type: "group.changed"; groupId: string; organisationId: string; active: boolean }
   | { type: "profile.changed"; profileId: string }
   /** Events from other processes may have been lost (the relay reconnected): drop every cache. */
   | { type: "events.missed" };
-
-export const domainEventTypes: ReadonlySet<DomainEvent["type"]> = new Set<DomainEvent["type"]>([
-  "account.disabled",
-  "account.enabled",
-  "account.deleted",
-  "account.passwordChanged",
-  "account.identityChanged",
-  "organisation.changed",
-  "group.changed",
-  "profile.changed",
-  "events.missed",
-]);
 
 export type DomainEventHandler = (event: DomainEvent) => void | Promise<void>;
 

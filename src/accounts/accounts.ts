@@ -12,6 +12,7 @@ import { ConflictError, ValidationError } from "../errors.js";
 import type { DomainEvent, DomainEvents } from "../events.js";
 import type { Page } from "../http/list.js";
 import { type CredentialCipher, generatePassword, ha1Columns } from "./credentials.js";
+import { assertGroupTakesAccounts } from "./group-activity.js";
 import type {
   accountExportQuery,
   accountListQuery,
@@ -73,6 +74,7 @@ export class Accounts {
             { path: "body.groupId", message: "the group belongs to another organisation" },
           ]);
         }
+        await assertGroupTakesAccounts(this.tenancy, trx, targetGroup.id, "body.groupId");
       }
       if (body.macAddress && before.type !== "SNOM") {
         throw new ValidationError([

@@ -8,6 +8,7 @@ import { ConflictError, type FieldError, ValidationError } from "../errors.js";
 import { ids } from "../ids.js";
 import type { GroupRow } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
+import { assertGroupTakesAccounts } from "./group-activity.js";
 import type { CreateAccountInput } from "./schemas.js";
 import { type AccountRow, type NewAccountRow, type ProfileRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
@@ -82,6 +83,7 @@ export class AccountCreation {
             if (error instanceof ValidationError) group = null;
             else throw error;
           }
+          if (group) await assertGroupTakesAccounts(this.tenancy, trx, group.id, `${path}.groupId`);
           groups.set(input.groupId, group);
         }
         if (!group) {

@@ -157,10 +157,14 @@ export class Profiles implements GroupProfilePolicy {
     if (owner === organisationId) return;
     if (actor.principal.role !== "operator") {
       throw new ValidationError([
-        { path: "body.sipDomain", message: "is not one of the organisation's SIP domains (an operator assigns them)" },
+        {
+          path: "body.sipDomain",
+          message: "is not one of the organisation's SIP domains (an operator assigns them)",
+        },
       ]);
     }
-    if (owner !== undefined) throw new ConflictError(`body.sipDomain: ${uniqueConstraints.organisation_sip_domains_pkey}`);
+    if (owner !== undefined)
+      throw new ConflictError(`body.sipDomain: ${uniqueConstraints.organisation_sip_domains_pkey}`);
     await withConflicts(() => tenancyStore.addSipDomains(trx, organisationId, [sipDomain], this.clock.now()));
     await this.audit.record(trx, actor, {
       action: "organisation.sip_domain_assigned",

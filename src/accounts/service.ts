@@ -51,6 +51,11 @@ export class AccountService {
     return this.subscribers.findSipSubscriber(username, sipDomain);
   }
 
+  /** The live accounts of an organisation, or of a group and its sub-groups. */
+  accountIdsIn(where: { organisationId: string } | { groupId: string }): Promise<string[]> {
+    return this.subscribers.accountIdsIn(where);
+  }
+
   /** What the license proxy needs to answer a client. */
   licenseContext(accountId: string): Promise<LicenseContext | null> {
     return this.subscribers.licenseContext(accountId);

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import { applyListing } from "../db/listing.js";
 import { parseSort } from "../http/list.js";
 import type { Scope } from "../tenancy/roles.js";
-import { groupSubtree, tenancyStore } from "../tenancy/store.js";
+import { groupSubtree, type InactiveTenant, inactiveTenantSql, tenancyStore } from "../tenancy/store.js";
 import type { ProfileSettings } from "./schemas.js";
 
 export interface ProfileRow {
@@ -195,6 +195,38 @@ export const accountsStore = {
     where: { id: string } | { username: string; sip_domain: string },
   ): Promise<AccountRow | undefined> {
     return db<AccountRow>("accounts").where(where).whereNull("deleted_at").first();
+  },
+
+  /** A live account with why its organisation or group tree stops it (see inactiveTenantSql). */
+  async findLiveAccountWithTenancy(
+    db: Knex,
+    where: { id: string } | { username: string; sip_domain: string },
+  ): Promise<(AccountRow & { inactive_tenant: InactiveTenant }) | undefined> {
+    const prefixed = Object.fromEntries(
+      Object.entries(where).map(([key, value]) => [`accounts.${key}`, value]),
+    );
+    return db("accounts")
+      .where(prefixed)
+      .whereNull("accounts.deleted_at")
+      .first("accounts.*", db.raw(`${inactiveTenantSql("accounts.group_id")} as inactive_tenant`));
+  },
+
+  /** The live accounts of an organisation, or of a group and its sub-groups. */
+  async liveAccountIdsIn(
+    db: Knex,
+    where: { organisationId: string } | { groupId: string },
+  ): Promise<string[]> {
+    const groups =
+      "organisationId" in where
+        ? tenancyStore.groupsOfOrganisation(db, where.organisationId)
+        : groupSubtree(db, where.groupId);
+    const rows = (await db("accounts")
+      .whereIn("group_id", groups)
+      .whereNull("deleted_at")
+      .select("id")) as Array<{
+      id: string;
+    }>;
+    return rows.map((row) => row.id);
   },
 
   async accountsRelyingOnGroupDefault(db: Knex, groupId: string): Promise<number> {

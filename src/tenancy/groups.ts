@@ -146,7 +146,7 @@ export class Groups {
       if (profileChanged && this.groupProfiles) {
         afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
       }
-      changed = row;
+      changed = { ...row, active: (await store.inactiveTenantOfGroup(trx, id)) === null };
       const after = groupView(row);
       await this.audit.record(trx, actor, {
         action: "group.updated",
@@ -162,7 +162,12 @@ export class Groups {
     await afterCommit?.();
     if (changed) {
       await this.events?.publish([
-        { type: "group.changed", groupId: id, organisationId: changed.organisation_id, active: changed.active },
+        {
+          type: "group.changed",
+          groupId: id,
+          organisationId: changed.organisation_id,
+          active: changed.active,
+        },
       ]);
     }
     return result;

@@ -103,7 +103,9 @@ export class Organisations {
     const removed = current.filter((domain) => !wanted.includes(domain));
     const taken = await store.sipDomainsOwnedElsewhere(trx, id, added);
     if (taken.length > 0) {
-      throw new ConflictError(`body.sipDomains: ${taken.join(", ")}: ${uniqueConstraints.organisation_sip_domains_pkey}`);
+      throw new ConflictError(
+        `body.sipDomains: ${taken.join(", ")}: ${uniqueConstraints.organisation_sip_domains_pkey}`,
+      );
     }
     const inUse = await store.sipDomainsInUse(trx, id, removed);
     if (inUse.length > 0) {

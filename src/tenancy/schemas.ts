@@ -57,7 +57,9 @@ export const updateOrganisationBody = z
   .object({
     name: name.optional(),
     active: z.boolean().optional(),
-    sipDomains: sipDomains.optional().describe("Replaces the list; a domain a profile uses cannot be removed"),
+    sipDomains: sipDomains
+      .optional()
+      .describe("Replaces the list; a domain a profile uses cannot be removed"),
   })
   .strict()
   .meta({ id: "UpdateOrganisation" });

@@ -68,6 +68,21 @@ export function groupSubtree(db: Knex, rootGroupId: string): Knex.QueryBuilder {
     .from("subtree");
 }
 
+/**
+ * SQL for why the group named by `groupIdSql` (a column or a placeholder) cannot hold working
+ * accounts: 'organisation' when its organisation is inactive, 'group' when it or a group above it
+ * is, else null. A correlated subquery, so an account's lookup stays one round trip.
+ */
+export function inactiveTenantSql(groupIdSql: string): string {
+  return `(with recursive up (parent_id, active, organisation_id) as (
+             select g.parent_id, g.active, g.organisation_id from groups g where g.id = ${groupIdSql}
+             union all
+             select g.parent_id, g.active, g.organisation_id from groups g join up on g.id = up.parent_id)
+           select case when not bool_and(o.active) then 'organisation'
+                       when not bool_and(up.active) then 'group' end
+             from up join organisations o on o.id = up.organisation_id)`;
+}
+
 /** What the lists take besides paging: search, sort and their own filters. */
 interface ListFilters {
   q?: string | undefined;
@@ -158,9 +173,9 @@ export const tenancyStore = {
 
   /** The organisation a SIP domain is assigned to, if any. */
   async sipDomainOwner(db: Knex, domain: string): Promise<string | undefined> {
-    const row = (await db("organisation_sip_domains").where({ sip_domain: domain }).first("organisation_id")) as
-      | { organisation_id: string }
-      | undefined;
+    const row = (await db("organisation_sip_domains")
+      .where({ sip_domain: domain })
+      .first("organisation_id")) as { organisation_id: string } | undefined;
     return row?.organisation_id;
   },
 
@@ -198,28 +213,9 @@ export const tenancyStore = {
    */
   async inactiveTenantOfGroup(db: Knex, groupId: string): Promise<InactiveTenant> {
     const row = (await db
-      .withRecursive("ancestors", ["id", "parent_id", "active", "organisation_id"], (seed) =>
-        seed
-          .select("id", "parent_id", "active", "organisation_id")
-          .from("groups")
-          .where("id", groupId)
-          .unionAll((step) =>
-            step
-              .select("g.id", "g.parent_id", "g.active", "g.organisation_id")
-              .from("groups as g")
-              .join("ancestors as a", "g.id", "a.parent_id"),
-          ),
-      )
-      .from("ancestors")
-      .join("organisations as o", "o.id", "ancestors.organisation_id")
-      .select(
-        db.raw("bool_and(o.active) as organisation_active"),
-        db.raw("bool_and(ancestors.active) as groups_active"),
-      )
-      .first()) as { organisation_active: boolean | null; groups_active: boolean | null } | undefined;
-    if (row?.organisation_active === false) return "organisation";
-    if (row?.groups_active === false) return "group";
-    return null;
+      .select(db.raw(`${inactiveTenantSql("?::uuid")} as inactive_tenant`, [groupId]))
+      .first()) as { inactive_tenant: InactiveTenant } | undefined;
+    return row?.inactive_tenant ?? null;
   },
 
   async deleteOrganisation(db: Knex, id: string): Promise<void> {
@@ -504,22 +500,24 @@ export const tenancyStore = {
     tokenHash: string,
     now: Date,
   ): Promise<(UserRow & { token_id: string; group_organisation_id: string | null }) | undefined> {
-    return db("api_tokens as t")
-      .join("users as u", "u.id", "t.user_id")
-      .leftJoin("groups as g", "g.id", "u.group_id")
-      .where("t.token_hash", tokenHash)
-      .whereNull("t.revoked_at")
-      .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
-      .where("u.active", true)
-      // The users of an inactive organisation (company and group users alike) cannot sign in.
-      .whereNotExists((q) =>
-        q
-          .select(db.raw("1"))
-          .from("organisations as o")
-          .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
-          .where("o.active", false),
-      )
-      .first("u.*", "t.id as token_id", "g.organisation_id as group_organisation_id");
+    return (
+      db("api_tokens as t")
+        .join("users as u", "u.id", "t.user_id")
+        .leftJoin("groups as g", "g.id", "u.group_id")
+        .where("t.token_hash", tokenHash)
+        .whereNull("t.revoked_at")
+        .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
+        .where("u.active", true)
+        // The users of an inactive organisation (company and group users alike) cannot sign in.
+        .whereNotExists((q) =>
+          q
+            .select(db.raw("1"))
+            .from("organisations as o")
+            .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
+            .where("o.active", false),
+        )
+        .first("u.*", "t.id as token_id", "g.organisation_id as group_organisation_id")
+    );
   },
 
   async touchApiToken(db: Knex, tokenId: string, now: Date): Promise<void> {
