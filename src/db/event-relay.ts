@@ -41,6 +41,13 @@ export async function startPostgresEventRelay(options: {
   let closed = false;
   let attempt = 0;
   let retry: NodeJS.Timeout | undefined;
+  // Delivered one notification after the other, in the order PostgreSQL sends them: a disable
+  // followed by an enable must not be handled the other way round.
+  let delivering: Promise<void> = Promise.resolve();
+  const deliverInOrder = (list: DomainEvent[]) => {
+    delivering = delivering.then(() => events.deliver(list));
+    return delivering;
+  };
 
   const receive = (message: pg.Notification) => {
     if (message.channel !== eventChannel || !message.payload) return;
@@ -50,7 +57,7 @@ export async function startPostgresEventRelay(options: {
       return;
     }
     if (received.origin === origin) return;
-    void events.deliver(received.events);
+    void deliverInOrder(received.events);
   };
 
   const connect = async (): Promise<void> => {
@@ -91,7 +98,7 @@ export async function startPostgresEventRelay(options: {
           if (!client) return;
           attempt = 0;
           logger.info("the domain event listener is back; caches start afresh");
-          return events.deliver([{ type: "events.missed" }]);
+          return deliverInOrder([{ type: "events.missed" }]);
         })
         .catch((error: unknown) => {
           logger.warn({ err: error, attempt }, "the domain event listener could not reconnect");

@@ -168,6 +168,22 @@ describe.skipIf(databaseKind === "pglite")(
       expect((await account.ua.register({ password: "New-pass-77" })).status).toBe(200);
     });
 
+    it("a profile change on A (license mode direct): B answers the next license check accordingly", async () => {
+      const account = await accountRegisteredOnB();
+      const profileId = (await opA.ok<{ defaultProfileId: string }>("GET", `/api/v1/groups/${groupId}`))
+        .defaultProfileId;
+      await opA.ok("PATCH", `/api/v1/profiles/${profileId}`, { licenseMode: "direct" });
+      try {
+        const check = await withinASecond(
+          () => account.license.check(),
+          (result) => result.status === 409,
+        );
+        expect(check.value.status).toBe(409);
+      } finally {
+        await opA.ok("PATCH", `/api/v1/profiles/${profileId}`, { licenseMode: "proxy" });
+      }
+    });
+
     it("an organisation made inactive on A: B drops its registrations and refuses them", async () => {
       const account = await accountRegisteredOnB();
       await opA.ok("PATCH", `/api/v1/organisations/${organisationId}`, { active: false });
