@@ -22,6 +22,7 @@ import type {
 } from "./schemas.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
+import { assertRealmOfOrganisation } from "./tenant-domains.js";
 import { type Account, accountView } from "./views.js";
 import { resolveProfile, visibleAccount } from "./visibility.js";
 
@@ -101,6 +102,9 @@ export class Accounts {
       );
       const username = body.username ?? before.username;
       const identityChanged = username !== before.username || profile.sip_domain !== before.sip_domain;
+      if (identityChanged) {
+        await assertRealmOfOrganisation(trx, profile, targetGroup.organisation_id, "body.profileId");
+      }
       const changes: Partial<AccountRow> = {
         group_id: targetGroup.id,
         profile_id: profileId,

@@ -12,6 +12,7 @@ import { assertGroupTakesAccounts } from "./group-activity.js";
 import type { CreateAccountInput } from "./schemas.js";
 import { type AccountRow, type NewAccountRow, type ProfileRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
+import { assertRealmOfOrganisation } from "./tenant-domains.js";
 import { type Account, accountView } from "./views.js";
 import { resolveProfile } from "./visibility.js";
 
@@ -114,6 +115,9 @@ export class AccountCreation {
             if (!(error instanceof ValidationError)) throw error;
             errors.push(...error.errors);
             profile = null;
+          }
+          if (profile) {
+            await assertRealmOfOrganisation(trx, profile, group.organisation_id, `${path}.profileId`);
           }
           profiles.set(profileKey, profile);
         } else if (profile === null) {

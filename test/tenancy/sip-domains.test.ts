@@ -136,6 +136,47 @@ describe(`SIP domains belong to one organisation, on ${databaseKind}`, () => {
     expect(after.sipDomains).toEqual([second]);
   });
 
+  it("lets no username into a realm through a profile left on another organisation's domain", async () => {
+    // What the domains migration leaves when two organisations used one domain: B's old profile.
+    const contested = domain();
+    const a = await op.ok<Organisation>("POST", "/api/v1/organisations", {
+      name: unique("A"),
+      sipDomains: [contested],
+    });
+    const aProfile = await op.ok<{ id: string }>("POST", "/api/v1/profiles", profileBody(a.id, contested));
+    const aGroup = await op.ok<{ id: string }>("POST", "/api/v1/groups", {
+      organisationId: a.id,
+      name: unique("Group"),
+      defaultProfileId: aProfile.id,
+    });
+    await op.ok("POST", "/api/v1/accounts", { groupId: aGroup.id, type: "PGSM", username: "5550001" });
+    const b = await op.ok<Organisation>("POST", "/api/v1/organisations", { name: unique("B") });
+    const legacyId = "00000000-0000-4000-8000-00000000beef";
+    await t.db.database.knex("profiles").insert({
+      id: legacyId,
+      organisation_id: b.id,
+      name: unique("Legacy"),
+      sip_domain: contested,
+      server_host: "sip.example.net",
+      settings: "{}",
+    });
+    const bGroup = await op.ok<{ id: string }>("POST", "/api/v1/groups", {
+      organisationId: b.id,
+      name: unique("Group"),
+    });
+    const adminB = await companyAdmin(b.id);
+    for (const username of ["5550001", "5550002"]) {
+      const answer = await adminB.call("POST", "/api/v1/accounts", {
+        groupId: bGroup.id,
+        type: "PGSM",
+        username,
+        profileId: legacyId,
+      });
+      expect(answer.status).toBe(409);
+      expect((answer.json as Problem).detail).toContain("not assigned to this organisation");
+    }
+  });
+
   it("refuses bad domain lists naming the field, changing nothing", async () => {
     const org = await op.ok<Organisation>("POST", "/api/v1/organisations", { name: unique("Org") });
     for (const sipDomains of [["not a domain"], ["x.example.net", "X.example.net"], "x.example.net"]) {
