@@ -172,7 +172,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             knex: database.knex,
             databaseKind: database.kind,
             shared: {
-              databaseUrl: config.database.url,
+              databaseUrl: database.connectionString,
               poolMax: config.database.poolMax,
               logLevel: config.log.level,
             },
