@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import { applyListing } from "../db/listing.js";
 import { parseSort } from "../http/list.js";
 import type { Scope } from "../tenancy/roles.js";
-import { groupSubtree, type InactiveTenant, inactiveTenantSql, tenancyStore } from "../tenancy/store.js";
+import { groupSubtree, tenancyStore } from "../tenancy/store.js";
 import type { ProfileSettings } from "./schemas.js";
 
 export interface ProfileRow {
@@ -195,20 +195,6 @@ export const accountsStore = {
     where: { id: string } | { username: string; sip_domain: string },
   ): Promise<AccountRow | undefined> {
     return db<AccountRow>("accounts").where(where).whereNull("deleted_at").first();
-  },
-
-  /** A live account with why its organisation or group tree stops it (see inactiveTenantSql). */
-  async findLiveAccountWithTenancy(
-    db: Knex,
-    where: { id: string } | { username: string; sip_domain: string },
-  ): Promise<(AccountRow & { inactive_tenant: InactiveTenant }) | undefined> {
-    const prefixed = Object.fromEntries(
-      Object.entries(where).map(([key, value]) => [`accounts.${key}`, value]),
-    );
-    return db("accounts")
-      .where(prefixed)
-      .whereNull("accounts.deleted_at")
-      .first("accounts.*", db.raw(`${inactiveTenantSql("accounts.group_id")} as inactive_tenant`));
   },
 
   /** The live accounts of an organisation, or of a group and its sub-groups. */

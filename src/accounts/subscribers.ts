@@ -3,6 +3,7 @@ import type { AuditService } from "../audit/service.js";
 import type { Database } from "../db/database.js";
 import type { TenancyService } from "../tenancy/service.js";
 import { type InactiveTenant, tenancyStore } from "../tenancy/store.js";
+import type { InactiveTenants } from "./inactive-tenants.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import { profileInEffect, visibleAccount } from "./visibility.js";
 
@@ -58,12 +59,15 @@ export class Subscribers {
     private readonly db: Database,
     private readonly tenancy: GroupAccess,
     private readonly audit: AuditService,
+    private readonly inactiveTenants: InactiveTenants,
   ) {}
 
   /** The credentials the registrar and the license proxy check a client against; null for unknown or deleted. */
   async findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null> {
-    const row = await store.findLiveAccountWithTenancy(this.db.knex, { username, sip_domain: sipDomain });
-    return row ? sipSubscriber(row) : null;
+    const row = await store.findLiveAccount(this.db.knex, { username, sip_domain: sipDomain });
+    return row
+      ? sipSubscriber({ ...row, inactive_tenant: await this.inactiveTenants.of(row.group_id) })
+      : null;
   }
 
   /** The live accounts an organisation or group change concerns (the registrar drops their bindings). */

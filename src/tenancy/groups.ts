@@ -87,10 +87,14 @@ export class Groups {
       };
       if (body.defaultProfileId) {
         const now = this.clock.now();
-        const group = { ...draft, active: true, created_at: now, updated_at: now };
+        const group = { ...draft, active: true, tree_active: true, created_at: now, updated_at: now };
         await this.checkDefaultProfile(trx, scope, body.defaultProfileId, group);
       }
-      const row = await store.insertGroup(trx, draft, this.clock.now());
+      await store.lockOrganisation(trx, organisationId);
+      const inserted = await store.insertGroup(trx, draft, this.clock.now());
+      // Under an inactive group, a new sub-group is inactive in effect from the start.
+      await store.refreshTreeActive(trx, inserted.id);
+      const row = (await store.findGroup(trx, inserted.id)) as GroupRow;
       const after = groupView(row);
       await this.audit.record(trx, actor, {
         action: "group.created",
@@ -143,6 +147,13 @@ export class Groups {
         },
         this.clock.now(),
       );
+      const activityChanged =
+        (body.active !== undefined && body.active !== before.active) ||
+        (body.parentId !== undefined && body.parentId !== before.parent_id);
+      if (activityChanged) {
+        await store.lockOrganisation(trx, before.organisation_id);
+        await store.refreshTreeActive(trx, id);
+      }
       if (profileChanged && this.groupProfiles) {
         afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
       }

@@ -24,6 +24,8 @@ export interface GroupRow {
   reference: string | null;
   it_email: string | null;
   active: boolean;
+  /** This group and every group above it are active (kept by refreshTreeActive). */
+  tree_active: boolean;
   default_profile_id: string | null;
   created_at: Date;
   updated_at: Date;
@@ -66,21 +68,6 @@ export function groupSubtree(db: Knex, rootGroupId: string): Knex.QueryBuilder {
     )
     .select("id")
     .from("subtree");
-}
-
-/**
- * SQL for why the group named by `groupIdSql` (a column or a placeholder) cannot hold working
- * accounts: 'organisation' when its organisation is inactive, 'group' when it or a group above it
- * is, else null. A correlated subquery, so an account's lookup stays one round trip.
- */
-export function inactiveTenantSql(groupIdSql: string): string {
-  return `(with recursive up (parent_id, active, organisation_id) as (
-             select g.parent_id, g.active, g.organisation_id from groups g where g.id = ${groupIdSql}
-             union all
-             select g.parent_id, g.active, g.organisation_id from groups g join up on g.id = up.parent_id)
-           select case when not bool_and(o.active) then 'organisation'
-                       when not bool_and(up.active) then 'group' end
-             from up join organisations o on o.id = up.organisation_id)`;
 }
 
 /** What the lists take besides paging: search, sort and their own filters. */
@@ -212,10 +199,33 @@ export const tenancyStore = {
    * the status is read (authentication, creation), so reactivating restores what was there.
    */
   async inactiveTenantOfGroup(db: Knex, groupId: string): Promise<InactiveTenant> {
-    const row = (await db
-      .select(db.raw(`${inactiveTenantSql("?::uuid")} as inactive_tenant`, [groupId]))
-      .first()) as { inactive_tenant: InactiveTenant } | undefined;
+    const row = (await db("groups as g")
+      .join("organisations as o", "o.id", "g.organisation_id")
+      .where("g.id", groupId)
+      .first(
+        db.raw(
+          `case when not o.active then 'organisation' when not g.tree_active then 'group' end as inactive_tenant`,
+        ),
+      )) as { inactive_tenant: InactiveTenant } | undefined;
     return row?.inactive_tenant ?? null;
+  },
+
+  /**
+   * Recomputes `tree_active` (the group and every group above it active) for a group and its
+   * subtree, after its active flag or its parent changed or it was created. Callers hold the
+   * organisation's lock, so two changes in one tree cannot interleave.
+   */
+  async refreshTreeActive(db: Knex, rootGroupId: string): Promise<void> {
+    await db.raw(
+      `with recursive tree (id, ok) as (
+         select g.id, g.active and coalesce((select p.tree_active from groups p where p.id = g.parent_id), true)
+           from groups g where g.id = ?
+         union all
+         select g.id, tree.ok and g.active from groups g join tree on g.parent_id = tree.id)
+       update groups set tree_active = tree.ok from tree
+        where groups.id = tree.id and groups.tree_active <> tree.ok`,
+      [rootGroupId],
+    );
   },
 
   async deleteOrganisation(db: Knex, id: string): Promise<void> {

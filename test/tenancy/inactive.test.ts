@@ -154,6 +154,27 @@ describe(`inactive organisations and groups, on ${databaseKind}`, () => {
     });
   });
 
+  it("a group moved under an inactive group stops at once, and works again when moved out", async () => {
+    const inactiveParent = await subGroup();
+    await setActive("groups", inactiveParent, false);
+    const moving = await subGroup();
+    const below = await subGroup(moving);
+    const member = await account(below);
+    expect((await member.ua.register()).status).toBe(200);
+
+    await op.ok("PATCH", `/api/v1/groups/${moving}`, { parentId: inactiveParent });
+    expect(await registrations(member.id)).toEqual([]);
+    const refused = await member.ua.register();
+    expect(refused.status).toBe(403);
+    expect(warning(refused)).toContain("its group is inactive");
+    // A sub-group made under an inactive group takes no accounts either.
+    const newcomer = await subGroup(inactiveParent);
+    expect((await op.call("POST", "/api/v1/accounts", { groupId: newcomer, type: "PGSM" })).status).toBe(409);
+
+    await op.ok("PATCH", `/api/v1/groups/${moving}`, { parentId: t.groupId });
+    expect((await member.ua.register()).status).toBe(200);
+  });
+
   it("an inactive organisation stops its accounts' registrations and license checks, saying why", async () => {
     const groupId = await subGroup();
     const member = await account(groupId);

@@ -239,7 +239,7 @@ describe(`SIP domains belong to one organisation, on ${databaseKind}`, () => {
 });
 
 describe(`the SIP domains migration, on ${databaseKind}`, () => {
-  it("gives each organisation its profiles' domains; a contested domain goes to the oldest profile's, audited", async () => {
+  it("gives each organisation its profiles' domains (a contested one to the oldest profile's, audited) and each group its standing", async () => {
     const db = await createTestDatabase({ migrated: false });
     try {
       const knex = db.database.knex;
@@ -266,7 +266,28 @@ describe(`the SIP domains migration, on ${databaseKind}`, () => {
         profile(4, alone?.id ?? "", "alone.example.net", "2026-03-01T00:00:00Z"),
         profile(5, alone?.id ?? "", "alone.example.net", "2026-03-02T00:00:00Z"),
       ]);
+      const group = (n: number, parent_id: string | null, active: boolean) => ({
+        id: `00000000-0000-4000-8000-0000000002${String(n).padStart(2, "0")}`,
+        organisation_id: older?.id,
+        parent_id: parent_id && `00000000-0000-4000-8000-0000000002${parent_id}`,
+        name: `G${n}`,
+        active,
+      });
+      await knex("groups").insert([group(1, null, false), group(3, null, true)]);
+      await knex("groups").insert([group(2, "01", true), group(4, "03", false)]);
+      await knex("groups").insert([group(5, "04", true), group(6, "03", true)]);
       await migrations[index]?.[1].up(knex);
+
+      // A group works only when it and every group above it are active.
+      const trees = await knex("groups").orderBy("name").select("name", "tree_active");
+      expect(trees).toEqual([
+        { name: "G1", tree_active: false },
+        { name: "G2", tree_active: false },
+        { name: "G3", tree_active: true },
+        { name: "G4", tree_active: false },
+        { name: "G5", tree_active: false },
+        { name: "G6", tree_active: true },
+      ]);
 
       const rows = await knex("organisation_sip_domains")
         .orderBy("sip_domain")
