@@ -127,21 +127,24 @@ export async function startPostgresEventRelay(options: {
   };
 }
 
-/** The events as few notifications as fit the payload limit. */
+/** The events in as few notifications as fit the payload limit (each event is encoded once). */
 function payloads(origin: string, list: readonly DomainEvent[]): string[] {
+  const head = `{"origin":${JSON.stringify(origin)},"events":[`;
   const result: string[] = [];
-  let batch: DomainEvent[] = [];
-  const encode = (events: DomainEvent[]) => JSON.stringify({ origin, events } satisfies Envelope);
+  let batch: string[] = [];
+  let bytes = head.length + 2;
   for (const event of list) {
-    const candidate = [...batch, event];
-    if (batch.length > 0 && Buffer.byteLength(encode(candidate)) > maxPayloadBytes) {
-      result.push(encode(batch));
-      batch = [event];
-    } else {
-      batch = candidate;
+    const encoded = JSON.stringify(event);
+    const size = Buffer.byteLength(encoded) + 1;
+    if (batch.length > 0 && bytes + size > maxPayloadBytes) {
+      result.push(`${head}${batch.join(",")}]}`);
+      batch = [];
+      bytes = head.length + 2;
     }
+    batch.push(encoded);
+    bytes += size;
   }
-  if (batch.length > 0) result.push(encode(batch));
+  if (batch.length > 0) result.push(`${head}${batch.join(",")}]}`);
   return result;
 }
 
