@@ -14,7 +14,7 @@ export type DomainEvent =
   | { type: "account.deleted"; accountId: string }
   | { type: "account.passwordChanged"; accountId: string }
   | { type: "account.identityChanged"; accountId: string; username: string; sipDomain: string }
-  /** Name, active or SIP domains changed; `active` is the organisation's own flag after the change. */
+  /** Its active flag changed; `active` is the organisation's flag after the change. */
   | { type: "organisation.changed"; organisationId: string; active: boolean }
   /**
    * Active flag, parent or default profile changed: the accounts of its subtree may work

@@ -157,7 +157,10 @@ export class Groups {
       if (profileChanged && this.groupProfiles) {
         afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
       }
-      changed = { ...row, active: (await store.inactiveTenantOfGroup(trx, id)) === null };
+      // Only what decides whether its accounts work concerns other capabilities.
+      if (activityChanged || profileChanged) {
+        changed = { ...row, active: (await store.inactiveTenantOfGroup(trx, id)) === null };
+      }
       const after = groupView(row);
       await this.audit.record(trx, actor, {
         action: "group.updated",

@@ -87,7 +87,10 @@ export class Organisations {
         before: organisationView(before),
         after,
       });
-      events.push({ type: "organisation.changed", organisationId: id, active: row.active });
+      // Its name and domains change nothing for its accounts; its active flag changes everything.
+      if (row.active !== before.active) {
+        events.push({ type: "organisation.changed", organisationId: id, active: row.active });
+      }
       return after;
     });
     await this.events?.publish(events);
