@@ -9,6 +9,7 @@ import { FailureLimiter } from "./auth/failure-limiter.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/schema.js";
 import { type Database, openDatabase } from "./db/database.js";
+import { startPostgresEventRelay } from "./db/event-relay.js";
 import { migrateLatest } from "./db/migrate.js";
 import { DomainEvents } from "./events.js";
 import { createHttpListener } from "./http/app.js";
@@ -76,6 +77,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.info({ database: database.kind, location: database.location, applied }, "database ready");
 
     const events = new DomainEvents(logger);
+    const { connectionString } = database;
+    if (connectionString) {
+      // Other processes on this PostgreSQL must see a disable, a new password... at once, not
+      // when their caches expire. PGlite serves one process: its events stay in it.
+      const relay = await lifecycle.open(
+        "domain event relay",
+        () => startPostgresEventRelay({ connectionString, knex: database.knex, events, logger }),
+        (relay) => relay.close(),
+      );
+      events.relayTo(relay);
+    }
     const credentialKey = loadCredentialKey(
       {
         configured: config.secrets.credentialKey,
@@ -87,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const audit = new AuditService(database, clock);
     const cipher = new CredentialCipher(credentialKey);
     const profiles = new Profiles(database, clock, audit, cipher, events);
-    const tenancy = new TenancyService(database, clock, { audit, groupProfiles: profiles });
+    const tenancy = new TenancyService(database, clock, { audit, groupProfiles: profiles, events });
     const initialToken = await tenancy.bootstrapInitialOperator();
     const accounts = new AccountService(database, clock, tenancy, cipher, events, { audit, profiles });
 
@@ -160,7 +172,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             knex: database.knex,
             databaseKind: database.kind,
             shared: {
-              databaseUrl: config.database.url,
+              databaseUrl: database.connectionString,
               poolMax: config.database.poolMax,
               logLevel: config.log.level,
             },
@@ -168,6 +180,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             logger,
             events,
             findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
+            accountIdsIn: (where) => accounts.accountIdsIn(where),
           }),
         (runtime) => runtime.close(),
       );

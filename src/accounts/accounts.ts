@@ -13,6 +13,7 @@ import { ConflictError, ValidationError } from "../errors.js";
 import type { DomainEvent, DomainEvents } from "../events.js";
 import type { Page } from "../http/list.js";
 import { type CredentialCipher, generatePassword, ha1Columns } from "./credentials.js";
+import { assertGroupTakesAccounts } from "./group-activity.js";
 import type {
   accountExportQuery,
   accountListQuery,
@@ -22,6 +23,7 @@ import type {
 } from "./schemas.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
+import { assertRealmOfOrganisation } from "./tenant-domains.js";
 import { type Account, accountView } from "./views.js";
 import { resolveProfile, visibleAccount } from "./visibility.js";
 
@@ -76,6 +78,7 @@ export class Accounts {
             { path: "body.groupId", message: "the group belongs to another organisation" },
           ]);
         }
+        await assertGroupTakesAccounts(this.tenancy, trx, targetGroup.id, "body.groupId");
       }
       if (body.macAddress && before.type !== "SNOM") {
         throw new ValidationError([
@@ -102,6 +105,9 @@ export class Accounts {
       );
       const username = body.username ?? before.username;
       const identityChanged = username !== before.username || profile.sip_domain !== before.sip_domain;
+      if (identityChanged) {
+        await assertRealmOfOrganisation(trx, profile, targetGroup.organisation_id, "body.profileId");
+      }
       const changes: Partial<AccountRow> = changedColumns(before, {
         group_id: targetGroup.id,
         profile_id: profileId,

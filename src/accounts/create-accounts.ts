@@ -9,9 +9,11 @@ import { ids } from "../ids.js";
 import { type GroupRow, tenancyStore } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
 import type { ParsedImport } from "./csv-import.js";
+import { assertGroupTakesAccounts } from "./group-activity.js";
 import type { CreateAccountInput } from "./schemas.js";
 import { type AccountRow, type NewAccountRow, type ProfileRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
+import { assertRealmOfOrganisation } from "./tenant-domains.js";
 import { type Account, accountView } from "./views.js";
 import { resolveProfile } from "./visibility.js";
 
@@ -152,6 +154,7 @@ export class AccountCreation {
             if (error instanceof ValidationError) group = null;
             else throw error;
           }
+          if (group) await assertGroupTakesAccounts(this.tenancy, trx, group.id, `${path}.groupId`);
           groups.set(input.groupId, group);
         }
         if (!group) {
@@ -182,6 +185,9 @@ export class AccountCreation {
             if (!(error instanceof ValidationError)) throw error;
             errors.push(...error.errors);
             profile = null;
+          }
+          if (profile) {
+            await assertRealmOfOrganisation(trx, profile, group.organisation_id, `${path}.profileId`);
           }
           profiles.set(profileKey, profile);
         } else if (profile === null) {

@@ -4,7 +4,7 @@ import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
 import { changedColumns, isEmptyChange } from "../db/changes.js";
-import { withConflicts } from "../db/constraints.js";
+import { uniqueConstraints, withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { pageOf } from "../db/listing.js";
 import { ConflictError, ValidationError } from "../errors.js";
@@ -61,6 +61,7 @@ export class Profiles implements GroupProfilePolicy {
       const visible = await tenancyStore.findVisibleOrganisation(trx, actor.principal.scope, organisationId);
       if (!visible)
         throw new ValidationError([{ path: "body.organisationId", message: "no such organisation" }]);
+      await this.claimSipDomain(trx, actor, organisationId, sipDomain);
       const row = await withConflicts(() =>
         store.insertProfile(
           trx,
@@ -108,6 +109,9 @@ export class Profiles implements GroupProfilePolicy {
         settings: merged.data,
       });
       if (isEmptyChange(changes)) return profileView(before);
+      if (changes.sip_domain !== undefined) {
+        await this.claimSipDomain(trx, actor, before.organisation_id, changes.sip_domain);
+      }
       const row = await withConflicts(async () => {
         const updated = await store.updateProfile(trx, id, changes, this.clock.now());
         if (changes.sip_domain !== undefined) {
@@ -124,10 +128,39 @@ export class Profiles implements GroupProfilePolicy {
         before: profileView(before),
         after,
       });
+      events.push({ type: "profile.changed", profileId: id });
       return after;
     });
     await this.events.publish(events);
     return result;
+  }
+
+  /**
+   * A profile uses only its organisation's SIP domains. An operator's profile with a domain no
+   * organisation has yet assigns it to the profile's organisation (the operator assigns domains);
+   * anyone else gets the same 400 for a free domain and another tenant's, so nothing leaks.
+   */
+  private async claimSipDomain(trx: Knex, actor: Actor, organisationId: string, sipDomain: string) {
+    const owner = await tenancyStore.sipDomainOwner(trx, sipDomain);
+    if (owner === organisationId) return;
+    if (actor.principal.role !== "operator") {
+      throw new ValidationError([
+        {
+          path: "body.sipDomain",
+          message: "is not one of the organisation's SIP domains (an operator assigns them)",
+        },
+      ]);
+    }
+    if (owner !== undefined)
+      throw new ConflictError(`body.sipDomain: ${uniqueConstraints.organisation_sip_domains_pkey}`);
+    await withConflicts(() => tenancyStore.addSipDomains(trx, organisationId, [sipDomain], this.clock.now()));
+    await this.audit.record(trx, actor, {
+      action: "organisation.sip_domain_assigned",
+      targetType: "organisation",
+      targetId: organisationId,
+      organisationId,
+      after: { sipDomain },
+    });
   }
 
   async delete(actor: Actor, id: string): Promise<Profile> {

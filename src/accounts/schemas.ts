@@ -28,6 +28,39 @@ export const announcementLanguages = ["en", "fr", "it", "es", "de"] as const;
 
 // Provisioning profiles
 
+/**
+ * A link a portal or an app opens: https only, so a stored `javascript:` or `data:` URL can
+ * never run in a page that renders it, and apps are not sent to a plain-text download.
+ */
+const httpsUrl = z
+  .string()
+  .max(500)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === "https:" && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be an https: URL");
+/** What a desk phone fetches firmware from: http or https, nothing a browser would run. */
+const downloadUrl = z
+  .string()
+  .max(500)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be an http: or https: URL");
+const timeZones: ReadonlySet<string> = new Set([...Intl.supportedValuesOf("timeZone"), "UTC"]);
+const timeZone = z
+  .string()
+  .max(64)
+  .refine((value) => timeZones.has(value), "must be an IANA time zone name, e.g. Europe/Zurich");
+
 /** Everything a device is configured from besides domain and host; defaults make a working profile. */
 export const profileSettingsShape = {
   transports: z
@@ -55,17 +88,20 @@ export const profileSettingsShape = {
   licenseMode: z.enum(["proxy", "direct"]).default("proxy"),
   appLinks: z
     .object({
-      ios: z.url().max(500).nullable().default(null),
-      android: z.url().max(500).nullable().default(null),
+      ios: httpsUrl.nullable().default(null),
+      android: httpsUrl.nullable().default(null),
     })
     .strict()
     .prefault({}),
   certificateValidityDays: z.number().int().min(1).max(3650).default(365),
   snom: z
     .object({
-      firmwareUrl: z.url().max(500).nullable().default(null),
-      timezone: z.string().max(64).nullable().default(null),
-      language: z.string().max(32).nullable().default(null),
+      firmwareUrl: downloadUrl.nullable().default(null),
+      timezone: timeZone.nullable().default(null),
+      language: z
+        .enum(announcementLanguages, { error: `must be one of ${announcementLanguages.join(", ")}` })
+        .nullable()
+        .default(null),
       dialPlan: z.string().max(2000).nullable().default(null),
     })
     .strict()

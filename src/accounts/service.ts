@@ -7,6 +7,7 @@ import { AccountDetails, type DetailSection, type SectionLoader } from "./accoun
 import { Accounts } from "./accounts.js";
 import { AccountCreation } from "./create-accounts.js";
 import type { CredentialCipher } from "./credentials.js";
+import { InactiveTenants } from "./inactive-tenants.js";
 import type { Profiles } from "./profiles.js";
 import { type GroupAccess, type LicenseContext, type SipSubscriber, Subscribers } from "./subscribers.js";
 
@@ -37,7 +38,7 @@ export class AccountService {
     this.accounts = new Accounts(db, clock, tenancy, cipher, events, parts.audit);
     this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit);
     this.details = new AccountDetails(db, parts.audit);
-    this.subscribers = new Subscribers(db, tenancy, parts.audit);
+    this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));
     this.profiles = parts.profiles;
   }
 
@@ -49,6 +50,11 @@ export class AccountService {
   /** The credentials the registrar and the license proxy check a client against; null for unknown or deleted. */
   findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null> {
     return this.subscribers.findSipSubscriber(username, sipDomain);
+  }
+
+  /** The live accounts of an organisation, or of a group and its sub-groups. */
+  accountIdsIn(where: { organisationId: string } | { groupId: string }): Promise<string[]> {
+    return this.subscribers.accountIdsIn(where);
   }
 
   /** What the license proxy needs to answer a client. */

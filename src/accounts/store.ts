@@ -205,6 +205,24 @@ export const accountsStore = {
     return db<AccountRow>("accounts").where(where).whereNull("deleted_at").first();
   },
 
+  /** The live accounts of an organisation, or of a group and its sub-groups. */
+  async liveAccountIdsIn(
+    db: Knex,
+    where: { organisationId: string } | { groupId: string },
+  ): Promise<string[]> {
+    const groups =
+      "organisationId" in where
+        ? tenancyStore.groupsOfOrganisation(db, where.organisationId)
+        : groupSubtree(db, where.groupId);
+    const rows = (await db("accounts")
+      .whereIn("group_id", groups)
+      .whereNull("deleted_at")
+      .select("id")) as Array<{
+      id: string;
+    }>;
+    return rows.map((row) => row.id);
+  },
+
   async accountsRelyingOnGroupDefault(db: Knex, groupId: string): Promise<number> {
     const [row] = await db("accounts")
       .where({ group_id: groupId })

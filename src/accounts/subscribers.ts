@@ -2,12 +2,13 @@ import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Database } from "../db/database.js";
 import type { TenancyService } from "../tenancy/service.js";
-import { tenancyStore } from "../tenancy/store.js";
+import { type InactiveTenant, tenancyStore } from "../tenancy/store.js";
+import type { InactiveTenants } from "./inactive-tenants.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import { profileInEffect, visibleAccount } from "./visibility.js";
 
-/** What of tenancy the accounts parts use: the group an actor may write in. */
-export type GroupAccess = Pick<TenancyService, "groupForWrite">;
+/** What of tenancy the accounts parts use: the group an actor may write in, and whether it is active. */
+export type GroupAccess = Pick<TenancyService, "groupForWrite" | "inactiveTenantOfGroup">;
 
 export interface SipSubscriber {
   accountId: string;
@@ -27,15 +28,30 @@ export interface LicenseContext {
   sipDomain: string;
 }
 
-const sipSubscriber = (row: AccountRow): SipSubscriber => ({
-  accountId: row.id,
-  username: row.username,
-  sipDomain: row.sip_domain,
-  status: row.status,
-  disabledReason: row.disabled_reason,
-  ha1Md5: row.ha1_md5,
-  ha1Sha256: row.ha1_sha256,
-});
+/** Why an account that is fine on its own does not work, in the words a client is told. */
+export const inactiveTenantReason = {
+  organisation: "its organisation is inactive",
+  group: "its group is inactive",
+} as const;
+
+/**
+ * The account as SIP and licensing must treat it: disabled while its organisation or a group it
+ * is under is inactive. The account's own status is left alone, so reactivating the organisation
+ * or group restores exactly what was there (an account disabled on its own stays disabled).
+ */
+const sipSubscriber = (row: AccountRow & { inactive_tenant: InactiveTenant }): SipSubscriber => {
+  const own = row.status === "disabled";
+  const inactive = row.inactive_tenant;
+  return {
+    accountId: row.id,
+    username: row.username,
+    sipDomain: row.sip_domain,
+    status: inactive ? "disabled" : row.status,
+    disabledReason: own || !inactive ? row.disabled_reason : inactiveTenantReason[inactive],
+    ha1Md5: row.ha1_md5,
+    ha1Sha256: row.ha1_sha256,
+  };
+};
 
 /** What other capabilities (the registrar, the license proxy) read of an account and do to it. */
 export class Subscribers {
@@ -43,12 +59,20 @@ export class Subscribers {
     private readonly db: Database,
     private readonly tenancy: GroupAccess,
     private readonly audit: AuditService,
+    private readonly inactiveTenants: InactiveTenants,
   ) {}
 
   /** The credentials the registrar and the license proxy check a client against; null for unknown or deleted. */
   async findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null> {
     const row = await store.findLiveAccount(this.db.knex, { username, sip_domain: sipDomain });
-    return row ? sipSubscriber(row) : null;
+    return row
+      ? sipSubscriber({ ...row, inactive_tenant: await this.inactiveTenants.of(row.group_id) })
+      : null;
+  }
+
+  /** The live accounts an organisation or group change concerns (the registrar drops their bindings). */
+  accountIdsIn(where: { organisationId: string } | { groupId: string }): Promise<string[]> {
+    return store.liveAccountIdsIn(this.db.knex, where);
   }
 
   /** What the license proxy needs to answer a client. */

@@ -3,8 +3,10 @@ import { ConflictError } from "../errors.js";
 /** What a unique constraint's violation tells the client (409), by constraint name. */
 export const uniqueConstraints = {
   accounts_username_unique: "this username is taken in the SIP domain",
-  accounts_phone_unique: "this phone number belongs to another account",
-  accounts_mac_unique: "this MAC address belongs to another account",
+  // The same words whoever holds the number, so a clash tells nothing of another tenant.
+  accounts_phone_unique: "this phone number is already in use",
+  accounts_mac_unique: "this MAC address is already in use",
+  organisation_sip_domains_pkey: "this SIP domain is already in use",
   profiles_name_unique: "a profile with this name exists in the organisation",
   organisations_name_unique: "an organisation with this name already exists",
   users_email_unique: "a user with this e-mail already exists",
@@ -17,6 +19,7 @@ const constraintFields: Record<UniqueConstraint, string> = {
   accounts_username_unique: "username",
   accounts_phone_unique: "phoneNumber",
   accounts_mac_unique: "macAddress",
+  organisation_sip_domains_pkey: "sipDomains",
   profiles_name_unique: "name",
   organisations_name_unique: "name",
   users_email_unique: "email",

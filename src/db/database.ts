@@ -16,6 +16,8 @@ export interface Database {
   readonly kind: "postgres" | "pglite";
   /** Where the data lives, without credentials: safe to log. */
   readonly location: string;
+  /** PostgreSQL's connection URL, for a connection of its own (LISTEN); null for PGlite. */
+  readonly connectionString: string | null;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export function openPostgres(url: string, poolMax = 10): Database {
     knex: instance,
     kind: "postgres",
     location: redactUrl(url),
+    connectionString: url,
     close: () => instance.destroy(),
   };
 }
@@ -111,6 +114,7 @@ export async function openPglite(pglite: PGlite, location: string, onClose?: () 
     knex: instance,
     kind: "pglite",
     location,
+    connectionString: null,
     async close() {
       if (closed) return;
       closed = true;

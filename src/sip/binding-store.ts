@@ -229,6 +229,17 @@ export class BindingStore {
     await this.knex("sip_bindings").where({ account_id: accountId }).delete();
   }
 
+  /** Removes the bindings of many accounts now (their organisation or group became inactive). */
+  async deleteAccounts(accountIds: readonly string[]): Promise<void> {
+    for (const accountId of accountIds) this.pending.dropAccount(accountId);
+    await this.flushing;
+    for (let i = 0; i < accountIds.length; i += 1000) {
+      await this.knex("sip_bindings")
+        .whereIn("account_id", accountIds.slice(i, i + 1000))
+        .delete();
+    }
+  }
+
   /** Deletes the expired rows and says how many. */
   async purgeExpired(now: Date): Promise<number> {
     const deleted: unknown = await this.knex("sip_bindings").where("expires_at", "<=", now).delete();

@@ -68,6 +68,13 @@ export class Location {
     this.cache.delete(accountId);
   }
 
+  /** Drops every binding of these accounts at once (their organisation or group became inactive). */
+  async dropAccounts(accountIds: readonly string[]): Promise<void> {
+    for (const accountId of accountIds) this.cache.delete(accountId);
+    await this.store.deleteAccounts(accountIds);
+    for (const accountId of accountIds) this.cache.delete(accountId);
+  }
+
   /** Removes expired bindings from the cache and the database. */
   async purgeExpired(): Promise<number> {
     const now = this.clock.now().getTime();

@@ -17,7 +17,7 @@ import { Registrar } from "./registrar.js";
 import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
 import type { TlsFiles } from "./stack/transport/stream.js";
 import type { TransportName } from "./stack/transport/types.js";
-import { type FindSipSubscriber, SubscriberDirectory } from "./subscribers.js";
+import { type AccountIdsIn, type FindSipSubscriber, SubscriberDirectory } from "./subscribers.js";
 
 export type SipConfig = Config["sip"];
 
@@ -30,6 +30,8 @@ export interface SipOptions {
   clock: Clock;
   logger: Logger;
   findSipSubscriber: FindSipSubscriber;
+  /** The live accounts of an organisation or group subtree, whose bindings go when it becomes inactive. */
+  accountIdsIn: AccountIdsIn;
   events: DomainEvents;
 }
 
@@ -66,6 +68,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       logger: sipLogger,
       events: options.events,
       findSipSubscriber: options.findSipSubscriber,
+      accountIdsIn: options.accountIdsIn,
     });
     return {
       endpoint: null,
@@ -144,6 +147,27 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
           return;
         case "account.enabled":
           subscribers.forgetAccount(event.accountId);
+          return;
+        case "organisation.changed":
+        case "group.changed": {
+          // Which accounts an organisation or group holds is not cached here: forget them all.
+          subscribers.forgetAll();
+          if (event.active) return;
+          const accountIds = await options.accountIdsIn(
+            event.type === "organisation.changed"
+              ? { organisationId: event.organisationId }
+              : { groupId: event.groupId },
+          );
+          await location.dropAccounts(accountIds);
+          sipLogger.info(
+            { event: event.type, accounts: accountIds.length },
+            "SIP: inactive organisation or group, bindings and cached credentials dropped",
+          );
+          return;
+        }
+        case "profile.changed":
+        case "events.missed":
+          subscribers.forgetAll();
           return;
       }
     });

@@ -2,6 +2,8 @@ import type { SipSubscriber } from "../accounts/service.js";
 import type { Clock } from "../clock.js";
 
 export type FindSipSubscriber = (username: string, sipDomain: string) => Promise<SipSubscriber | null>;
+/** The live accounts of an organisation or a group subtree. */
+export type AccountIdsIn = (where: { organisationId: string } | { groupId: string }) => Promise<string[]>;
 
 interface Entry {
   subscriber: SipSubscriber;
@@ -70,6 +72,13 @@ export class SubscriberDirectory {
       this.inFlight.set(key, pending);
     }
     return pending;
+  }
+
+  /** Forgets every cached account (an organisation, group or profile changed; events were missed). */
+  forgetAll(): void {
+    this.generation++;
+    this.byKey.clear();
+    this.keyOfAccount.clear();
   }
 
   forgetAccount(accountId: string): void {

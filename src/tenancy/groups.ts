@@ -7,6 +7,7 @@ import { changedColumns, isEmptyChange } from "../db/changes.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
 import { ConflictError, ForbiddenError } from "../errors.js";
+import type { DomainEvents } from "../events.js";
 import type { Page } from "../http/list.js";
 import { ids } from "../ids.js";
 import { fieldError, referencedGroup, visibleGroup } from "./authority.js";
@@ -40,6 +41,7 @@ export class Groups {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly groupProfiles: GroupProfilePolicy | null,
+    private readonly events: DomainEvents | null,
   ) {}
 
   list(actor: Actor, query: Input<typeof schemas.groupListQuery>): Promise<Page<Group>> {
@@ -86,10 +88,14 @@ export class Groups {
       };
       if (body.defaultProfileId) {
         const now = this.clock.now();
-        const group = { ...draft, active: true, created_at: now, updated_at: now };
+        const group = { ...draft, active: true, tree_active: true, created_at: now, updated_at: now };
         await this.checkDefaultProfile(trx, scope, body.defaultProfileId, group);
       }
-      const row = await store.insertGroup(trx, draft, this.clock.now());
+      await store.lockOrganisation(trx, organisationId);
+      const inserted = await store.insertGroup(trx, draft, this.clock.now());
+      // Under an inactive group, a new sub-group is inactive in effect from the start.
+      await store.refreshTreeActive(trx, inserted.id);
+      const row = (await store.findGroup(trx, inserted.id)) as GroupRow;
       const after = groupView(row);
       await this.audit.record(trx, actor, {
         action: "group.created",
@@ -106,6 +112,7 @@ export class Groups {
   async update(actor: Actor, id: string, body: Input<typeof schemas.updateGroupBody>): Promise<Group> {
     const scope = actor.principal.scope;
     let afterCommit: (() => Promise<void>) | undefined;
+    let changed: GroupRow | undefined;
     const result = await this.db.knex.transaction(async (trx) => {
       const before = await visibleGroup(trx, scope, id, true);
       const profileChanged =
@@ -138,8 +145,19 @@ export class Groups {
       });
       if (isEmptyChange(changes)) return groupView(before);
       const row = await store.updateGroup(trx, id, changes, this.clock.now());
+      const activityChanged =
+        (body.active !== undefined && body.active !== before.active) ||
+        (body.parentId !== undefined && body.parentId !== before.parent_id);
+      if (activityChanged) {
+        await store.lockOrganisation(trx, before.organisation_id);
+        await store.refreshTreeActive(trx, id);
+      }
       if (profileChanged && this.groupProfiles) {
         afterCommit = (await this.groupProfiles.followGroupDefault(trx, row)).afterCommit;
+      }
+      // Only what decides whether its accounts work concerns other capabilities.
+      if (activityChanged || profileChanged) {
+        changed = { ...row, active: (await store.inactiveTenantOfGroup(trx, id)) === null };
       }
       const after = groupView(row);
       await this.audit.record(trx, actor, {
@@ -154,6 +172,16 @@ export class Groups {
       return after;
     });
     await afterCommit?.();
+    if (changed) {
+      await this.events?.publish([
+        {
+          type: "group.changed",
+          groupId: id,
+          organisationId: changed.organisation_id,
+          active: changed.active,
+        },
+      ]);
+    }
     return result;
   }
 

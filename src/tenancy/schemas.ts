@@ -22,13 +22,45 @@ export const principalSchema = z
 
 // Organisations
 
+/** A SIP domain as profiles and accounts keep it: a lower-case DNS name. */
+const sipDomain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(
+    /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    "must be a domain name",
+  );
+const sipDomains = z
+  .array(sipDomain)
+  .max(100)
+  .refine((list) => new Set(list).size === list.length, "lists a domain twice")
+  .describe("The SIP domains this organisation's profiles may use; assigned by an operator");
+
 export const organisationSchema = z
-  .object({ id: z.uuid(), name: z.string(), active: z.boolean(), createdAt: timestamp, updatedAt: timestamp })
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    active: z.boolean().describe("false: its users cannot sign in and its accounts work as if disabled"),
+    sipDomains: z.array(z.string()),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
   .meta({ id: "Organisation" });
 export const organisationPage = pageSchema(organisationSchema, "OrganisationPage");
-export const createOrganisationBody = z.object({ name }).strict().meta({ id: "CreateOrganisation" });
+export const createOrganisationBody = z
+  .object({ name, sipDomains: sipDomains.optional() })
+  .strict()
+  .meta({ id: "CreateOrganisation" });
 export const updateOrganisationBody = z
-  .object({ name: name.optional(), active: z.boolean().optional() })
+  .object({
+    name: name.optional(),
+    active: z.boolean().optional(),
+    sipDomains: sipDomains
+      .optional()
+      .describe("Replaces the list; a domain a profile uses cannot be removed"),
+  })
   .strict()
   .meta({ id: "UpdateOrganisation" });
 const organisationListing = {

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
+import type { DomainEvents } from "../events.js";
 import { ApiTokens, type IssuedToken } from "./api-tokens.js";
 import { Authentication } from "./authentication.js";
 import { groupForWrite } from "./authority.js";
@@ -9,7 +10,7 @@ import { Bootstrap } from "./bootstrap.js";
 import { type GroupProfilePolicy, Groups } from "./groups.js";
 import { Organisations } from "./organisations.js";
 import type { Principal, Role } from "./roles.js";
-import type { GroupRow } from "./store.js";
+import { type GroupRow, type InactiveTenant, tenancyStore } from "./store.js";
 import { Users } from "./users.js";
 
 export type { Actor } from "../audit/actor.js";
@@ -31,11 +32,11 @@ export class TenancyService {
   constructor(
     db: Database,
     clock: Clock,
-    options: { audit?: AuditService; groupProfiles?: GroupProfilePolicy } = {},
+    options: { audit?: AuditService; groupProfiles?: GroupProfilePolicy; events?: DomainEvents } = {},
   ) {
     const audit = options.audit ?? new AuditService(db, clock);
-    this.organisations = new Organisations(db, clock, audit);
-    this.groups = new Groups(db, clock, audit, options.groupProfiles ?? null);
+    this.organisations = new Organisations(db, clock, audit, options.events ?? null);
+    this.groups = new Groups(db, clock, audit, options.groupProfiles ?? null, options.events ?? null);
     this.users = new Users(db, clock, audit);
     this.tokens = new ApiTokens(db, clock, audit);
     this.authentication = new Authentication(db, clock);
@@ -71,5 +72,15 @@ export class TenancyService {
    */
   groupForWrite(db: Knex, actor: Principal, id: string, path: string): Promise<GroupRow> {
     return groupForWrite(db, actor, id, path);
+  }
+
+  /** Whether an inactive organisation or group (this one or one above it) stops the group's accounts. */
+  inactiveTenantOfGroup(db: Knex, groupId: string): Promise<InactiveTenant> {
+    return tenancyStore.inactiveTenantOfGroup(db, groupId);
+  }
+
+  /** The organisation a SIP domain is assigned to, if any. */
+  sipDomainOwner(db: Knex, domain: string): Promise<string | undefined> {
+    return tenancyStore.sipDomainOwner(db, domain);
   }
 }

@@ -7,9 +7,14 @@ export interface OrganisationRow {
   id: string;
   name: string;
   active: boolean;
+  /** The SIP domains the operator assigned to it, sorted (read with the row, not a column). */
+  sip_domains: string[];
   created_at: Date;
   updated_at: Date;
 }
+
+/** Why an account's organisation or group tree stops it working; null when both are active. */
+export type InactiveTenant = "organisation" | "group" | null;
 
 export interface GroupRow {
   id: string;
@@ -19,6 +24,8 @@ export interface GroupRow {
   reference: string | null;
   it_email: string | null;
   active: boolean;
+  /** This group and every group above it are active (kept by refreshTreeActive). */
+  tree_active: boolean;
   default_profile_id: string | null;
   created_at: Date;
   updated_at: Date;
@@ -82,7 +89,13 @@ export const tenancyStore = {
   // Organisations
 
   visibleOrganisations(db: Knex, scope: Scope): Knex.QueryBuilder {
-    const query = db<OrganisationRow>("organisations").select("organisations.*");
+    const query = db<OrganisationRow>("organisations").select(
+      "organisations.*",
+      db.raw(
+        `coalesce((select jsonb_agg(d.sip_domain order by d.sip_domain) from organisation_sip_domains d
+                    where d.organisation_id = organisations.id), '[]'::jsonb) as sip_domains`,
+      ),
+    );
     if (scope.kind !== "all") query.where("organisations.id", scope.organisationId);
     return query;
   },
@@ -118,15 +131,8 @@ export const tenancyStore = {
     await trx("organisations").where({ id }).forUpdate().first();
   },
 
-  async insertOrganisation(
-    db: Knex,
-    row: Pick<OrganisationRow, "id" | "name">,
-    now: Date,
-  ): Promise<OrganisationRow> {
-    const [inserted] = await db<OrganisationRow>("organisations")
-      .insert({ ...row, active: true, created_at: now, updated_at: now })
-      .returning("*");
-    return inserted as OrganisationRow;
+  async insertOrganisation(db: Knex, row: Pick<OrganisationRow, "id" | "name">, now: Date): Promise<void> {
+    await db("organisations").insert({ ...row, active: true, created_at: now, updated_at: now });
   },
 
   async updateOrganisation(
@@ -134,12 +140,92 @@ export const tenancyStore = {
     id: string,
     changes: Partial<Pick<OrganisationRow, "name" | "active">>,
     now: Date,
-  ): Promise<OrganisationRow> {
-    const [row] = await db<OrganisationRow>("organisations")
+  ): Promise<void> {
+    await db("organisations")
       .where({ id })
-      .update({ ...changes, updated_at: now })
-      .returning("*");
-    return row as OrganisationRow;
+      .update({ ...changes, updated_at: now });
+  },
+
+  // SIP domains of organisations
+
+  /** Which of these domains belong to an organisation other than this one. */
+  async sipDomainsOwnedElsewhere(db: Knex, organisationId: string, domains: string[]): Promise<string[]> {
+    if (domains.length === 0) return [];
+    const rows = (await db("organisation_sip_domains")
+      .whereIn("sip_domain", domains)
+      .whereNot("organisation_id", organisationId)
+      .select("sip_domain")) as Array<{ sip_domain: string }>;
+    return rows.map((row) => row.sip_domain);
+  },
+
+  /** The organisation a SIP domain is assigned to, if any. */
+  async sipDomainOwner(db: Knex, domain: string): Promise<string | undefined> {
+    const row = (await db("organisation_sip_domains")
+      .where({ sip_domain: domain })
+      .first("organisation_id")) as { organisation_id: string } | undefined;
+    return row?.organisation_id;
+  },
+
+  async addSipDomains(db: Knex, organisationId: string, domains: string[], now: Date): Promise<void> {
+    if (domains.length === 0) return;
+    await db("organisation_sip_domains").insert(
+      domains.map((sip_domain) => ({ sip_domain, organisation_id: organisationId, created_at: now })),
+    );
+  },
+
+  async removeSipDomains(db: Knex, organisationId: string, domains: string[]): Promise<void> {
+    if (domains.length === 0) return;
+    await db("organisation_sip_domains")
+      .where({ organisation_id: organisationId })
+      .whereIn("sip_domain", domains)
+      .delete();
+  },
+
+  /** Of these domains of the organisation, those its profiles still use. */
+  async sipDomainsInUse(db: Knex, organisationId: string, domains: string[]): Promise<string[]> {
+    if (domains.length === 0) return [];
+    const rows = (await db("profiles")
+      .where({ organisation_id: organisationId })
+      .whereIn("sip_domain", domains)
+      .distinct("sip_domain")) as Array<{ sip_domain: string }>;
+    return rows.map((row) => row.sip_domain);
+  },
+
+  // Active organisations and groups
+
+  /**
+   * Whether a group can hold working accounts: its organisation, the group and every group above
+   * it are active. Inactive tenancy does not touch the accounts' own status; it is applied where
+   * the status is read (authentication, creation), so reactivating restores what was there.
+   */
+  async inactiveTenantOfGroup(db: Knex, groupId: string): Promise<InactiveTenant> {
+    const row = (await db("groups as g")
+      .join("organisations as o", "o.id", "g.organisation_id")
+      .where("g.id", groupId)
+      .first(
+        db.raw(
+          `case when not o.active then 'organisation' when not g.tree_active then 'group' end as inactive_tenant`,
+        ),
+      )) as { inactive_tenant: InactiveTenant } | undefined;
+    return row?.inactive_tenant ?? null;
+  },
+
+  /**
+   * Recomputes `tree_active` (the group and every group above it active) for a group and its
+   * subtree, after its active flag or its parent changed or it was created. Callers hold the
+   * organisation's lock, so two changes in one tree cannot interleave.
+   */
+  async refreshTreeActive(db: Knex, rootGroupId: string): Promise<void> {
+    await db.raw(
+      `with recursive tree (id, ok) as (
+         select g.id, g.active and coalesce((select p.tree_active from groups p where p.id = g.parent_id), true)
+           from groups g where g.id = ?
+         union all
+         select g.id, tree.ok and g.active from groups g join tree on g.parent_id = tree.id)
+       update groups set tree_active = tree.ok from tree
+        where groups.id = tree.id and groups.tree_active <> tree.ok`,
+      [rootGroupId],
+    );
   },
 
   async deleteOrganisation(db: Knex, id: string): Promise<void> {
@@ -430,14 +516,24 @@ export const tenancyStore = {
     tokenHash: string,
     now: Date,
   ): Promise<(UserRow & { token_id: string; group_organisation_id: string | null }) | undefined> {
-    return db("api_tokens as t")
-      .join("users as u", "u.id", "t.user_id")
-      .leftJoin("groups as g", "g.id", "u.group_id")
-      .where("t.token_hash", tokenHash)
-      .whereNull("t.revoked_at")
-      .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
-      .where("u.active", true)
-      .first("u.*", "t.id as token_id", "g.organisation_id as group_organisation_id");
+    return (
+      db("api_tokens as t")
+        .join("users as u", "u.id", "t.user_id")
+        .leftJoin("groups as g", "g.id", "u.group_id")
+        .where("t.token_hash", tokenHash)
+        .whereNull("t.revoked_at")
+        .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
+        .where("u.active", true)
+        // The users of an inactive organisation (company and group users alike) cannot sign in.
+        .whereNotExists((q) =>
+          q
+            .select(db.raw("1"))
+            .from("organisations as o")
+            .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
+            .where("o.active", false),
+        )
+        .first("u.*", "t.id as token_id", "g.organisation_id as group_organisation_id")
+    );
   },
 
   async touchApiToken(db: Knex, tokenId: string, now: Date): Promise<void> {

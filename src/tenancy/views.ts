@@ -15,6 +15,7 @@ export const organisationView = (row: OrganisationRow): Organisation => ({
   id: row.id,
   name: row.name,
   active: row.active,
+  sipDomains: row.sip_domains,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
 });

@@ -7,7 +7,7 @@ import type { DomainEvent, DomainEvents } from "../../events.js";
 import { Lifecycle } from "../../lifecycle.js";
 import type { Logger } from "../../logger.js";
 import type { TransportName } from "../stack/transport/types.js";
-import type { FindSipSubscriber } from "../subscribers.js";
+import type { AccountIdsIn, FindSipSubscriber } from "../subscribers.js";
 
 type SipConfig = Config["sip"];
 
@@ -26,10 +26,12 @@ type SipConfig = Config["sip"];
 export type WorkerMessage =
   | { type: "ready"; addresses: Array<{ transport: TransportName; address: string; port: number }> }
   | { type: "find-subscriber"; id: number; username: string; sipDomain: string }
+  | { type: "find-accounts"; id: number; where: { organisationId: string } | { groupId: string } }
   | { type: "failed"; message: string };
 
 export type PrimaryMessage =
   | { type: "subscriber"; id: number; subscriber: SipSubscriber | null }
+  | { type: "accounts"; id: number; accountIds: string[] }
   | { type: "domain-event"; event: DomainEvent }
   | { type: "shutdown" };
 
@@ -63,6 +65,7 @@ export async function startSipWorkers(options: {
   logger: Logger;
   events: DomainEvents;
   findSipSubscriber: FindSipSubscriber;
+  accountIdsIn: AccountIdsIn;
 }): Promise<SipWorkers> {
   const { exec, execArgv } = workerScript();
   // A larger young generation: a registrar allocates briefly-lived objects per message, and the
@@ -116,6 +119,17 @@ export async function startSipWorkers(options: {
           resolve();
         } else if (message.type === "failed") {
           reject(new Error(`SIP worker ${index}: ${message.message}`));
+        } else if (message.type === "find-accounts") {
+          options
+            .accountIdsIn(message.where)
+            .catch((error: unknown) => {
+              options.logger.error({ err: error }, "SIP worker: account lookup failed");
+              return [];
+            })
+            .then((accountIds) => {
+              if (worker.isConnected())
+                worker.send({ type: "accounts", id: message.id, accountIds } satisfies PrimaryMessage);
+            });
         } else if (message.type === "find-subscriber") {
           options
             .findSipSubscriber(message.username, message.sipDomain)

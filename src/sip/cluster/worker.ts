@@ -39,6 +39,14 @@ async function main(): Promise<void> {
       send({ type: "find-subscriber", id, username, sipDomain });
     });
 
+  const pendingAccounts = new Map<number, (accountIds: string[]) => void>();
+  const accountIdsIn = (where: { organisationId: string } | { groupId: string }) =>
+    new Promise<string[]>((resolve) => {
+      const id = ++nextId;
+      pendingAccounts.set(id, resolve);
+      send({ type: "find-accounts", id, where });
+    });
+
   // A SIP start that fails closes the database before the worker reports the failure.
   const runtime = await lifecycle.start(() =>
     lifecycle.open(
@@ -55,6 +63,7 @@ async function main(): Promise<void> {
           logger,
           events,
           findSipSubscriber,
+          accountIdsIn,
           databaseKind: "postgres",
         }),
       (runtime) => runtime.close(),
@@ -65,8 +74,11 @@ async function main(): Promise<void> {
     if (message.type === "subscriber") {
       pending.get(message.id)?.(message.subscriber);
       pending.delete(message.id);
+    } else if (message.type === "accounts") {
+      pendingAccounts.get(message.id)?.(message.accountIds);
+      pendingAccounts.delete(message.id);
     } else if (message.type === "domain-event") {
-      void events.publish([message.event]);
+      void events.deliver([message.event]);
     } else if (message.type === "shutdown") {
       void lifecycle.close().finally(() => process.exit(0));
     }
