@@ -59,11 +59,11 @@ describe(`PATCH is a merge, and a PATCH that changes nothing writes nothing, on 
       tls: { enabled: true, port: 5061 },
       wss: { enabled: true, port: 8443, path: "/sip" },
     });
-    const snom = (await patchProfile({ snom: { language: "German" } })).json as ProfileBody;
+    const snom = (await patchProfile({ snom: { language: "de" } })).json as ProfileBody;
     expect(snom.snom).toEqual({
       firmwareUrl: "https://firmware.example.net/snom.bin",
       timezone: "Europe/Zurich",
-      language: "German",
+      language: "de",
       dialPlan: null,
     });
     expect(snom.codecs).toEqual(["PCMA", "opus"]);
