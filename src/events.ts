@@ -7,11 +7,14 @@ import type { Logger } from "./logger.js";
  * not fail the change that caused the event.
  */
 export type DomainEvent =
+  | { type: "account.created"; accountId: string; username: string; sipDomain: string }
   | { type: "account.disabled"; accountId: string; reason: string }
   | { type: "account.enabled"; accountId: string }
   | { type: "account.deleted"; accountId: string }
   | { type: "account.passwordChanged"; accountId: string }
-  | { type: "account.identityChanged"; accountId: string; username: string; sipDomain: string };
+  | { type: "account.identityChanged"; accountId: string; username: string; sipDomain: string }
+  /** A profile was created, changed or deleted: what its realm accepts may have changed. */
+  | { type: "profile.changed"; profileId: string };
 
 export type DomainEventHandler = (event: DomainEvent) => void | Promise<void>;
 
@@ -35,7 +38,11 @@ export class DomainEvents {
           await handler(event);
         } catch (error) {
           this.logger.error(
-            { err: error, event: event.type, accountId: event.accountId },
+            {
+              err: error,
+              event: event.type,
+              ...("accountId" in event ? { accountId: event.accountId } : {}),
+            },
             "event subscriber failed",
           );
         }

@@ -168,6 +168,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             logger,
             events,
             findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
+            findRealm: (sipDomain) => accounts.realmOf(sipDomain),
           }),
         (runtime) => runtime.close(),
       );

@@ -5,6 +5,7 @@ import type { Clock } from "../clock.js";
 import { uniqueConstraints, withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { ConflictError, type FieldError, ValidationError } from "../errors.js";
+import type { DomainEvents } from "../events.js";
 import { ids } from "../ids.js";
 import type { GroupRow } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
@@ -36,6 +37,7 @@ export class AccountCreation {
     private readonly tenancy: GroupAccess,
     private readonly cipher: CredentialCipher,
     private readonly audit: AuditService,
+    private readonly events: DomainEvents,
   ) {}
 
   async createOne(actor: Actor, input: CreateAccountInput): Promise<Account & { password: string }> {
@@ -63,7 +65,7 @@ export class AccountCreation {
     mode: AccountRow["mode"],
     kind: "single" | "import",
   ): Promise<Array<{ row: AccountRow; password: string }>> {
-    return this.db.knex.transaction(async (trx) => {
+    const created = await this.db.knex.transaction(async (trx) => {
       const now = this.clock.now();
       const errors: FieldError[] = [];
       const groups = new Map<string, GroupRow | null>();
@@ -237,6 +239,16 @@ export class AccountCreation {
         password: p.credentials.password,
       }));
     });
+    // The registrar remembers names that were no account: these are now.
+    await this.events.publish(
+      created.map(({ row }) => ({
+        type: "account.created" as const,
+        accountId: row.id,
+        username: row.username,
+        sipDomain: row.sip_domain,
+      })),
+    );
+    return created;
   }
 
   /** Random numeric usernames for the rows without one, free in their domain and in this batch. */

@@ -54,7 +54,7 @@ export class Profiles implements GroupProfilePolicy {
 
   async create(actor: Actor, body: Input<typeof createProfileBody>): Promise<Profile> {
     assertProfileWriter(actor.principal);
-    return this.db.knex.transaction(async (trx) => {
+    const created = await this.db.knex.transaction(async (trx) => {
       const { organisationId, name, sipDomain, serverHost, ...settings } = body;
       const visible = await tenancyStore.findVisibleOrganisation(trx, actor.principal.scope, organisationId);
       if (!visible)
@@ -83,6 +83,8 @@ export class Profiles implements GroupProfilePolicy {
       });
       return after;
     });
+    await this.events.publish([{ type: "profile.changed", profileId: created.id }]);
+    return created;
   }
 
   async update(actor: Actor, id: string, body: Input<typeof updateProfileBody>): Promise<Profile> {
@@ -138,13 +140,14 @@ export class Profiles implements GroupProfilePolicy {
       });
       return after;
     });
-    await this.events.publish(events);
+    // The realm's digest algorithms may have changed with the settings or the SIP domain.
+    await this.events.publish([...events, { type: "profile.changed", profileId: id }]);
     return result;
   }
 
   async delete(actor: Actor, id: string): Promise<Profile> {
     assertProfileWriter(actor.principal);
-    return this.db.knex.transaction(async (trx) => {
+    const deleted = await this.db.knex.transaction(async (trx) => {
       const row = await visibleProfile(trx, actor.principal.scope, id, true);
       const usage = await store.profileUsage(trx, id);
       if (usage.groups > 0 || usage.accounts > 0) {
@@ -163,6 +166,8 @@ export class Profiles implements GroupProfilePolicy {
       });
       return before;
     });
+    await this.events.publish([{ type: "profile.changed", profileId: id }]);
+    return deleted;
   }
 
   // The group default profile

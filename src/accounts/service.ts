@@ -35,7 +35,7 @@ export class AccountService {
     parts: { audit: AuditService; profiles: Profiles },
   ) {
     this.accounts = new Accounts(db, clock, tenancy, cipher, events, parts.audit);
-    this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit);
+    this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit, events);
     this.details = new AccountDetails(db, parts.audit);
     this.subscribers = new Subscribers(db, tenancy, parts.audit);
     this.profiles = parts.profiles;
@@ -49,6 +49,11 @@ export class AccountService {
   /** The credentials the registrar and the license proxy check a client against; null for unknown or deleted. */
   findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null> {
     return this.subscribers.findSipSubscriber(username, sipDomain);
+  }
+
+  /** The digest algorithms of the profile serving a SIP domain (the registrar's realm). */
+  realmOf(sipDomain: string): Promise<{ digestAlgorithms: Array<"MD5" | "SHA-256"> } | null> {
+    return this.subscribers.realmOf(sipDomain);
   }
 
   /** What the license proxy needs to answer a client. */

@@ -8,6 +8,7 @@ import { openPostgres } from "../../db/database.js";
 import { DomainEvents } from "../../events.js";
 import { Lifecycle } from "../../lifecycle.js";
 import { createLogger } from "../../logger.js";
+import type { FindRealm } from "../realms.js";
 import { startSip } from "../setup.js";
 import {
   type PrimaryMessage,
@@ -38,6 +39,13 @@ async function main(): Promise<void> {
       pending.set(id, resolve);
       send({ type: "find-subscriber", id, username, sipDomain });
     });
+  const pendingRealms = new Map<number, (realm: Awaited<ReturnType<FindRealm>>) => void>();
+  const findRealm: FindRealm = (sipDomain) =>
+    new Promise((resolve) => {
+      const id = ++nextId;
+      pendingRealms.set(id, resolve);
+      send({ type: "find-realm", id, sipDomain });
+    });
 
   // A SIP start that fails closes the database before the worker reports the failure.
   const runtime = await lifecycle.start(() =>
@@ -55,6 +63,7 @@ async function main(): Promise<void> {
           logger,
           events,
           findSipSubscriber,
+          findRealm,
           databaseKind: "postgres",
         }),
       (runtime) => runtime.close(),
@@ -65,6 +74,9 @@ async function main(): Promise<void> {
     if (message.type === "subscriber") {
       pending.get(message.id)?.(message.subscriber);
       pending.delete(message.id);
+    } else if (message.type === "realm") {
+      pendingRealms.get(message.id)?.(message.realm);
+      pendingRealms.delete(message.id);
     } else if (message.type === "domain-event") {
       void events.publish([message.event]);
     } else if (message.type === "shutdown") {

@@ -17,7 +17,13 @@ export interface SipTestServer extends TestServer {
 
 /** provisiond with SIP on ephemeral loopback ports, and one organisation/profile/group to put accounts in. */
 export async function startSipTestServer(
-  options: { sipDomain?: string; sip?: Record<string, unknown>; listen?: string } = {},
+  options: {
+    sipDomain?: string;
+    sip?: Record<string, unknown>;
+    listen?: string;
+    /** Settings of the test profile (digestAlgorithms, ...). */
+    profile?: Record<string, unknown>;
+  } = {},
 ): Promise<SipTestServer> {
   const server = await startTestServer({
     config: {
@@ -37,6 +43,7 @@ export async function startSipTestServer(
     name: unique("Profile"),
     sipDomain,
     serverHost: "127.0.0.1",
+    ...options.profile,
   });
   const group = await api.ok<{ id: string }>("POST", "/api/v1/groups", {
     organisationId: org.id,
