@@ -187,11 +187,18 @@ export class Registrar {
     return values.find((value) => parseDigestParams(value)?.get("realm") === realm) ?? values[0];
   }
 
+  /**
+   * Whether the digest's uri names the Request-URI: the same URI (section 19.1.4) but for port
+   * and parameters, since sipp and some phones put the registrar's address:port there (sipp's
+   * default auth uri) while the Request-URI names the domain alone.
+   */
   private sameRequestUri(digestUri: string, requestUri: string): boolean {
     if (digestUri === requestUri) return true;
     const a = parseUri(digestUri);
     const b = parseUri(requestUri);
-    return a !== null && b !== null && sameUri(a, b);
+    if (a === null || b === null) return false;
+    const bare = { port: null, params: new Map(), headers: null };
+    return sameUri({ ...a, ...bare }, { ...b, ...bare });
   }
 
   private challenge(

@@ -11,6 +11,8 @@ export interface SipTestServer extends TestServer {
   ws?: { address: string; port: number };
   sipDomain: string;
   groupId: string;
+  profileId: string;
+  organisationId: string;
   /** Creates an account in the test domain and returns its id. */
   createAccount(username: string, password: string, extra?: Record<string, unknown>): Promise<string>;
 }
@@ -63,6 +65,8 @@ export async function startSipTestServer(
     ...(find("ws") ? { ws: find("ws") } : {}),
     sipDomain,
     groupId: group.id,
+    profileId: profile.id,
+    organisationId: org.id,
     async createAccount(username, password, extra = {}) {
       const account = await api.ok<{ id: string }>("POST", "/api/v1/accounts", {
         groupId: group.id,
