@@ -319,14 +319,19 @@ export class LicenseService {
     if (answer.valid && !Number.isNaN(expiry)) {
       ttl = Math.max(0, Math.min(ttl, Math.floor((expiry - receivedAt.getTime()) / 1000)));
     }
+    // A VALID answer for a license whose expiry has passed contradicts itself: it is expired.
+    const expiredAlready = answer.valid && !Number.isNaN(expiry) && expiry <= receivedAt.getTime();
     return {
       licenseKey,
       fingerprint,
       accountId,
-      // The vendor's `valid` and `code` must agree; an answer that says valid with another code is not valid.
-      valid: answer.valid && answer.code === "VALID",
-      code: answer.code,
-      detail: answer.detail ?? null,
+      // The vendor's `valid` and `code` must agree; an answer that says valid with another code
+      // (one this server does not know included) is not valid.
+      valid: answer.valid && answer.code === "VALID" && !expiredAlready,
+      code: expiredAlready ? "EXPIRED" : answer.code,
+      detail: expiredAlready
+        ? `the vendor answered VALID, but the license expired at ${new Date(expiry).toISOString()}`
+        : (answer.detail ?? null),
       license: answer.license ?? null,
       checkedAt: receivedAt,
       ttlSeconds: ttl,
@@ -337,6 +342,16 @@ export class LicenseService {
 
   /** What a client may conclude now from a stored answer served from `source`. */
   private verdict(check: LicenseCheck, source: LicenseSource, now: number) {
+    const expiry = check.license?.expiry ? Date.parse(check.license.expiry) : Number.NaN;
+    if (check.valid && !Number.isNaN(expiry) && now >= expiry) {
+      // Valid when the vendor said so, but the license has expired since: never served as valid.
+      return {
+        valid: false,
+        code: "EXPIRED",
+        detail: `the license expired at ${new Date(expiry).toISOString()}`,
+        graceUntil: null,
+      };
+    }
     const graceEnd = check.valid ? graceUntil(check, this.deps.options.gracePeriodSeconds) : null;
     const graceIso = graceEnd === null ? null : new Date(graceEnd).toISOString();
     if (source === "stale" && check.valid && graceEnd !== null && now > graceEnd) {

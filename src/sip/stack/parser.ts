@@ -187,7 +187,7 @@ export function parseMessage(
   if (maxForwards !== undefined && !/^[0-9]{1,10}$/.test(maxForwards))
     return reject("malformed Max-Forwards");
   const topVia = parseVia(headers.values("via")[0] ?? "");
-  if (!topVia || topVia.protocol !== "SIP/2.0") return reject("malformed Via");
+  if (topVia?.protocol !== "SIP/2.0") return reject("malformed Via");
   const from = parseNameAddr(headers.get("from") ?? "");
   const to = parseNameAddr(headers.get("to") ?? "");
   if (!from || !to) return reject("malformed From or To");
