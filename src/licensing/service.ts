@@ -81,7 +81,8 @@ interface MemoEntry extends CacheEntry {
 export class LicenseService {
   private readonly memory = new LicenseMemoryCache();
   private readonly flights = new Map<string, Promise<Resolution>>();
-  private readonly clients = new Map<string, { client: LicenseClient; until: number }>();
+  /** null: no such account, kept as long so an unknown name costs no more than a known one. */
+  private readonly clients = new Map<string, { client: LicenseClient | null; until: number }>();
 
   constructor(
     private readonly deps: {
@@ -106,10 +107,9 @@ export class LicenseService {
     const cached = this.clients.get(key);
     if (cached && cached.until > now) return cached.client;
     const subscriber = await this.deps.accounts.findSipSubscriber(username, sipDomain);
-    if (!subscriber) return null;
-    const context = await this.deps.accounts.licenseContext(subscriber.accountId);
-    if (!context) return null;
-    const client = { subscriber, context };
+    const context = subscriber ? await this.deps.accounts.licenseContext(subscriber.accountId) : null;
+    const client = subscriber && context ? { subscriber, context } : null;
+    // Unknown names are kept too (any account event, account.created included, clears them all).
     if (this.deps.options.accountCacheSeconds > 0) {
       if (this.clients.size >= 100_000) this.clients.clear();
       this.clients.set(key, { client, until: now + this.deps.options.accountCacheSeconds * 1000 });

@@ -207,4 +207,30 @@ describe(`license check with curl --digest on ${databaseKind}`, () => {
     expect(challenged.status).toBe(401);
     expect(challenged.headers.get("www-authenticate")).toContain(`realm="${account.sipDomain}"`);
   });
+
+  it("answers an unknown user from memory after the first try, as it does a wrong password", async () => {
+    const account = await createLicensedAccount(op);
+    const knex = t.db.database.knex;
+    let accountQueries = 0;
+    const count = (query: { sql: string }) => {
+      if (query.sql.includes('"accounts"')) accountQueries++;
+    };
+    const stranger = new LicenseCheckClient(t.url, "no-such-user", "guess", account.sipDomain);
+    await stranger.challenge();
+    knex.on("query", count);
+    try {
+      expect((await stranger.post({ sipDomain: account.sipDomain }, stranger.authorization())).status).toBe(
+        401,
+      );
+      const first = accountQueries;
+      for (let i = 0; i < 3; i++) {
+        expect((await stranger.post({ sipDomain: account.sipDomain }, stranger.authorization())).status).toBe(
+          401,
+        );
+      }
+      expect(accountQueries).toBe(first);
+    } finally {
+      knex.off("query", count);
+    }
+  });
 });
