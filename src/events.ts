@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
  * database receives them too.
  */
 export type DomainEvent =
+  | { type: "account.created"; accountId: string; username: string; sipDomain: string }
   | { type: "account.disabled"; accountId: string; reason: string }
   | { type: "account.enabled"; accountId: string }
   | { type: "account.deleted"; accountId: string }
@@ -71,7 +72,14 @@ export class DomainEvents {
         try {
           await handler(event);
         } catch (error) {
-          this.logger.error({ err: error, event }, "event subscriber failed");
+          this.logger.error(
+            {
+              err: error,
+              event: event.type,
+              ...("accountId" in event ? { accountId: event.accountId } : {}),
+            },
+            "event subscriber failed",
+          );
         }
       }
     }

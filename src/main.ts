@@ -181,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             events,
             findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
             accountIdsIn: (where) => accounts.accountIdsIn(where),
+            findRealm: (sipDomain) => accounts.realmOf(sipDomain),
           }),
         (runtime) => runtime.close(),
       );

@@ -5,6 +5,7 @@ import type { Clock } from "../clock.js";
 import { uniqueConstraints, withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { ConflictError, type FieldError, ValidationError } from "../errors.js";
+import type { DomainEvents } from "../events.js";
 import { ids } from "../ids.js";
 import { type GroupRow, tenancyStore } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
@@ -67,6 +68,7 @@ export class AccountCreation {
     private readonly tenancy: GroupAccess,
     private readonly cipher: CredentialCipher,
     private readonly audit: AuditService,
+    private readonly events: DomainEvents,
   ) {}
 
   async createOne(actor: Actor, input: CreateAccountInput): Promise<Account & { password: string }> {
@@ -135,7 +137,7 @@ export class AccountCreation {
     kind: "single" | "import",
     earlierErrors: FieldError[] = [],
   ): Promise<Array<{ row: AccountRow; password: string; draft: AccountDraft }>> {
-    return this.db.knex.transaction(async (trx) => {
+    const created = await this.db.knex.transaction(async (trx) => {
       const now = this.clock.now();
       const errors: FieldError[] = [...earlierErrors];
       const groups = new Map<string, GroupRow | null>();
@@ -314,6 +316,16 @@ export class AccountCreation {
         draft: p.draft,
       }));
     });
+    // The registrar remembers names that were no account: these are now.
+    await this.events.publish(
+      created.map(({ row }) => ({
+        type: "account.created" as const,
+        accountId: row.id,
+        username: row.username,
+        sipDomain: row.sip_domain,
+      })),
+    );
+    return created;
   }
 
   /** Random numeric usernames for the rows without one, free in their domain and in this batch. */

@@ -56,7 +56,7 @@ export class Profiles implements GroupProfilePolicy {
 
   async create(actor: Actor, body: Input<typeof createProfileBody>): Promise<Profile> {
     assertProfileWriter(actor.principal);
-    return this.db.knex.transaction(async (trx) => {
+    const created = await this.db.knex.transaction(async (trx) => {
       const { organisationId, name, sipDomain, serverHost, ...settings } = body;
       const visible = await tenancyStore.findVisibleOrganisation(trx, actor.principal.scope, organisationId);
       if (!visible)
@@ -86,6 +86,8 @@ export class Profiles implements GroupProfilePolicy {
       });
       return after;
     });
+    await this.events.publish([{ type: "profile.changed", profileId: created.id }]);
+    return created;
   }
 
   /**
@@ -131,7 +133,8 @@ export class Profiles implements GroupProfilePolicy {
       events.push({ type: "profile.changed", profileId: id });
       return after;
     });
-    await this.events.publish(events);
+    // The realm's digest algorithms may have changed with the settings or the SIP domain.
+    await this.events.publish([...events, { type: "profile.changed", profileId: id }]);
     return result;
   }
 
@@ -165,7 +168,7 @@ export class Profiles implements GroupProfilePolicy {
 
   async delete(actor: Actor, id: string): Promise<Profile> {
     assertProfileWriter(actor.principal);
-    return this.db.knex.transaction(async (trx) => {
+    const deleted = await this.db.knex.transaction(async (trx) => {
       const row = await visibleProfile(trx, actor.principal.scope, id, true);
       const usage = await store.profileUsage(trx, id);
       if (usage.groups > 0 || usage.accounts > 0) {
@@ -184,6 +187,8 @@ export class Profiles implements GroupProfilePolicy {
       });
       return before;
     });
+    await this.events.publish([{ type: "profile.changed", profileId: id }]);
+    return deleted;
   }
 
   // The group default profile

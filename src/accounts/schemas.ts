@@ -24,6 +24,7 @@ export const accountTypes = ["PGSM", "SNOM"] as const;
 export const accountModes = ["manual", "wizard", "batch"] as const;
 export const accountStatuses = ["pending_activation", "active", "disabled"] as const;
 export const codecs = ["opus", "G722", "PCMA", "PCMU", "G729"] as const;
+export const digestAlgorithmNames = ["MD5", "SHA-256"] as const;
 export const announcementLanguages = ["en", "fr", "it", "es", "de"] as const;
 
 // Provisioning profiles
@@ -94,6 +95,16 @@ export const profileSettingsShape = {
     .strict()
     .prefault({}),
   certificateValidityDays: z.number().int().min(1).max(3650).default(365),
+  /**
+   * The digest algorithms the registrar challenges this profile's SIP domain (its realm) with, in
+   * order. MD5 alone by default: baresip and SIP.js give up as soon as SHA-256 is offered.
+   */
+  digestAlgorithms: z
+    .array(z.enum(digestAlgorithmNames))
+    .min(1)
+    .max(digestAlgorithmNames.length)
+    .refine((list) => new Set(list).size === list.length, "lists an algorithm twice")
+    .default(["MD5"]),
   snom: z
     .object({
       firmwareUrl: downloadUrl.nullable().default(null),

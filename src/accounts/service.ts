@@ -36,7 +36,7 @@ export class AccountService {
     parts: { audit: AuditService; profiles: Profiles },
   ) {
     this.accounts = new Accounts(db, clock, tenancy, cipher, events, parts.audit);
-    this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit);
+    this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit, events);
     this.details = new AccountDetails(db, parts.audit);
     this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));
     this.profiles = parts.profiles;
@@ -55,6 +55,11 @@ export class AccountService {
   /** The live accounts of an organisation, or of a group and its sub-groups. */
   accountIdsIn(where: { organisationId: string } | { groupId: string }): Promise<string[]> {
     return this.subscribers.accountIdsIn(where);
+  }
+
+  /** The digest algorithms of the profile serving a SIP domain (the registrar's realm). */
+  realmOf(sipDomain: string): Promise<{ digestAlgorithms: Array<"MD5" | "SHA-256"> } | null> {
+    return this.subscribers.realmOf(sipDomain);
   }
 
   /** What the license proxy needs to answer a client. */

@@ -138,6 +138,17 @@ export const accountsStore = {
     return db<ProfileRow>("profiles").where({ id }).first();
   },
 
+  /** The settings of the oldest profile naming a SIP domain (the realm's profile). */
+  async profileSettingsOfDomain(db: Knex, sipDomain: string): Promise<ProfileRow["settings"] | undefined> {
+    const row = await db<ProfileRow>("profiles")
+      .where({ sip_domain: sipDomain })
+      .orderBy([{ column: "created_at" }, { column: "id" }])
+      .first("settings");
+    if (!row) return undefined;
+    // The JSON column comes back parsed from pg and as text from some drivers.
+    return typeof row.settings === "string" ? JSON.parse(row.settings) : row.settings;
+  },
+
   // Accounts
 
   visibleAccounts(db: Knex, scope: Scope): Knex.QueryBuilder {

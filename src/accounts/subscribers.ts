@@ -75,6 +75,14 @@ export class Subscribers {
     return store.liveAccountIdsIn(this.db.knex, where);
   }
 
+  /** The digest algorithms a SIP domain's profile accepts; null when no profile names the domain. */
+  async realmOf(sipDomain: string): Promise<{ digestAlgorithms: Array<"MD5" | "SHA-256"> } | null> {
+    const settings = await store.profileSettingsOfDomain(this.db.knex, sipDomain);
+    if (!settings) return null;
+    // Profiles written before the setting existed have the default.
+    return { digestAlgorithms: settings.digestAlgorithms ?? ["MD5"] };
+  }
+
   /** What the license proxy needs to answer a client. */
   async licenseContext(accountId: string): Promise<LicenseContext | null> {
     const row = await store.findLiveAccount(this.db.knex, { id: accountId });

@@ -36,6 +36,8 @@ export interface DigestVerifyInput {
   method: string;
   realm: string;
   credentials(username: string): Promise<DigestCredentials | null>;
+  /** What this realm accepts (the realm's own setting); the authenticator's list when absent. */
+  algorithms?: readonly DigestAlgorithm[];
 }
 
 export type DigestVerifyResult =
@@ -182,6 +184,7 @@ function nonceIssueTime(nonce: string): number {
 
 export class DigestAuthenticator {
   private readonly key: Buffer;
+  private readonly standInKey: string;
   private readonly nonceTtlMs: number;
   private readonly clock: Clock;
   private readonly maxTrackedNonces: number;
@@ -196,6 +199,7 @@ export class DigestAuthenticator {
 
   constructor(options: DigestAuthenticatorOptions) {
     this.key = createHash("sha256").update("provisiond digest nonce\0").update(options.secret).digest();
+    this.standInKey = this.key.toString("hex");
     this.nonceTtlMs = options.nonceTtlMs;
     this.clock = options.clock;
     this.maxTrackedNonces = options.maxTrackedNonces ?? 1_000_000;
@@ -204,10 +208,13 @@ export class DigestAuthenticator {
   }
 
   /** Header values for WWW-Authenticate or Proxy-Authenticate, one per offered algorithm. */
-  challenge(realm: string, options: { stale?: boolean } = {}): string[] {
+  challenge(
+    realm: string,
+    options: { stale?: boolean; algorithms?: readonly DigestAlgorithm[] } = {},
+  ): string[] {
     const nonce = this.issueNonce(realm);
     const stale = options.stale ? ", stale=true" : "";
-    return this.algorithms.map(
+    return (options.algorithms ?? this.algorithms).map(
       (algorithm) =>
         `Digest realm=${quote(realm)}, nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale}`,
     );
@@ -238,7 +245,8 @@ export class DigestAuthenticator {
     });
     if (realm !== input.realm) return fail("wrong realm");
     const algorithm = parseAlgorithm(params.get("algorithm"));
-    if (!algorithm || !this.algorithms.includes(algorithm)) return fail("unsupported algorithm");
+    if (!algorithm || !(input.algorithms ?? this.algorithms).includes(algorithm))
+      return fail("unsupported algorithm");
     const qop = params.get("qop");
     const nc = params.get("nc");
     const cnonce = params.get("cnonce");
@@ -253,11 +261,14 @@ export class DigestAuthenticator {
 
     const credentials = await input.credentials(username);
     const ha1 = credentials ? (algorithm === "MD5" ? credentials.ha1Md5 : credentials.ha1Sha256) : null;
-    // Unknown user, no HA1 for this algorithm and a wrong password all end here alike; the digest
-    // is computed in every case so the time taken says nothing either.
+    // Unknown user, no HA1 for this algorithm and a wrong password all end here alike; the same
+    // hashes are computed in every case (the stand-in HA1 too) so the time taken says nothing
+    // either. The credentials lookup itself answers unknown names from memory as fast as known
+    // ones (src/sip/subscribers.ts keeps both).
+    const standIn = digestHash(algorithm, `${username}:${realm}:${this.standInKey}`);
     const expected = digestResponse({
       algorithm,
-      ha1: ha1 ?? digestHash(algorithm, `${username}:${realm}:${this.key.toString("hex")}`),
+      ha1: ha1 ?? standIn,
       method: input.method,
       uri,
       nonce,

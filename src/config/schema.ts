@@ -111,8 +111,8 @@ const sipSchema = z
     nonceSecret: z.string().min(16).nullable(),
     nonceTtlSeconds: seconds(3600).pipe(z.number().min(10)),
     /**
-     * Challenge algorithms in order (RFC 8760: the preferred first). Some MD5-only clients (sipp
-     * 3.6) answer only the first challenge, so they need "MD5,SHA-256".
+     * Challenge algorithms, in order, for a realm no profile serves (a profile's realm is
+     * challenged with the profile's digestAlgorithms). RFC 8760: the preferred first.
      */
     digestAlgorithms: z
       .string()
@@ -148,6 +148,21 @@ const sipSchema = z
     workers: z.coerce.number().int().min(1).max(64),
     /** Which node holds a binding's connection; null: the host name. */
     nodeId: z.string().min(1).nullable(),
+    /** Remove a binding when its TCP/TLS/WS connection closes (Kamailio's handle_lost_tcp). */
+    handleLostConnections: booleanFlag,
+    /**
+     * Further names of this server (DNS names phones are given): a Request-URI naming one is
+     * valid for every SIP domain, like one naming a listening address or the host name.
+     */
+    aliases: z
+      .string()
+      .transform((value) =>
+        value
+          .split(",")
+          .map((part) => part.trim().toLowerCase())
+          .filter((part) => part !== ""),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/, "must be host names or addresses"))),
   })
   .strict()
   .refine(
@@ -242,5 +257,7 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_SIP_NONCE_SECRET: "sip.nonceSecret",
   PROVISIOND_SIP_DIGEST_ALGORITHMS: "sip.digestAlgorithms",
   PROVISIOND_SIP_NODE_ID: "sip.nodeId",
+  PROVISIOND_SIP_HANDLE_LOST_CONNECTIONS: "sip.handleLostConnections",
+  PROVISIOND_SIP_ALIASES: "sip.aliases",
   PROVISIOND_SIP_WORKERS: "sip.workers",
 };

@@ -151,6 +151,12 @@ function payloads(origin: string, list: readonly DomainEvent[]): string[] {
 const id = z.string().min(1).max(100);
 /** Every DomainEvent, as it may arrive from the channel. */
 const eventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("account.created"),
+    accountId: id,
+    username: z.string(),
+    sipDomain: z.string(),
+  }),
   z.object({ type: z.literal("account.disabled"), accountId: id, reason: z.string() }),
   z.object({ type: z.literal("account.enabled"), accountId: id }),
   z.object({ type: z.literal("account.deleted"), accountId: id }),

@@ -90,7 +90,9 @@ function routeHandler(
     if (route.request?.body) {
       const csv = route.request.bodyType === "csv";
       // is() answers false for a body of another type, null when there is no body at all.
-      const emptyBody = ctx.request.length === 0;
+      // No Content-Length and no Transfer-Encoding is no body either (RFC 9112 section 6.3).
+      const emptyBody =
+        ctx.request.length === 0 || (ctx.request.length === undefined && !ctx.get("transfer-encoding"));
       const accepted = csv ? ["text/csv"] : ["application/json", "application/*+json"];
       if (!emptyBody && ctx.request.is(...accepted) === false) {
         throw new UnsupportedMediaTypeError(`send the request body as ${accepted[0]}`);

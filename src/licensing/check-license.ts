@@ -1,9 +1,9 @@
-import { UnauthorizedError } from "../errors.js";
+import { UnauthorizedError, ValidationError } from "../errors.js";
 import { withProblemHeaders } from "../http/problem.js";
 import type { HttpAnswer } from "../http/route.js";
 import type { LicenseClientAuthenticator } from "./client-auth.js";
 import type { EnvelopeSigner } from "./envelope-signer.js";
-import type { LicenseCheckBody } from "./schemas.js";
+import { type LicenseCheckBody, sipDomain } from "./schemas.js";
 import { DirectLicenseModeError, type LicenseService } from "./service.js";
 
 /** Response headers of a license check: the envelope's signature and the key that made it. */
@@ -19,7 +19,8 @@ export interface LicenseCheckRequest {
   /** The request target as sent: the digest's uri must name it. */
   uri: string;
   address: string;
-  body: LicenseCheckBody;
+  /** Absent when the client sends it only after the challenge (then the query names the realm). */
+  body: LicenseCheckBody | undefined;
 }
 
 /**
@@ -39,7 +40,7 @@ export function licenseCheck(deps: {
       authorization: request.authorization,
       method: request.method,
       uri: request.uri,
-      realm: request.body.sipDomain,
+      realm: realmOf(request),
       address: request.address,
     });
     if (!auth.ok) {
@@ -47,7 +48,7 @@ export function licenseCheck(deps: {
     }
     let envelope: Awaited<ReturnType<LicenseService["check"]>>;
     try {
-      envelope = await licenses.check(auth.client, request.body.fingerprint);
+      envelope = await licenses.check(auth.client, request.body?.fingerprint);
     } catch (error) {
       if (error instanceof DirectLicenseModeError && error.vendorUrl)
         withProblemHeaders(error, { [vendorUrlHeader]: error.vendorUrl });
@@ -65,4 +66,41 @@ export function licenseCheck(deps: {
       body: envelope.body,
     };
   };
+}
+
+/**
+ * The digest realm, known before any credentials are looked at: sipDomain from the body, or from
+ * the query for a client that sends its body only once challenged (curl --digest sends an empty
+ * first request). Both given must agree.
+ */
+function realmOf(request: LicenseCheckRequest): string {
+  const query = request.uri.indexOf("?");
+  const fromQuery = query < 0 ? null : new URLSearchParams(request.uri.slice(query + 1)).get("sipDomain");
+  let realm: string | undefined;
+  if (fromQuery !== null) {
+    const parsed = sipDomain.safeParse(fromQuery);
+    if (!parsed.success) {
+      throw new ValidationError([
+        { path: "query.sipDomain", message: parsed.error.issues[0]?.message ?? "is not a SIP domain" },
+      ]);
+    }
+    realm = parsed.data;
+  }
+  const fromBody = request.body?.sipDomain;
+  if (fromBody !== undefined && realm !== undefined && fromBody !== realm) {
+    throw new ValidationError([
+      { path: "body.sipDomain", message: "differs from the sipDomain of the query" },
+    ]);
+  }
+  realm ??= fromBody;
+  if (realm === undefined) {
+    throw new ValidationError([
+      {
+        path: "body.sipDomain",
+        message:
+          "is required: in the JSON body, or as ?sipDomain= for a client that sends the body only after the digest challenge",
+      },
+    ]);
+  }
+  return realm;
 }

@@ -46,6 +46,19 @@ export class CircuitBreaker {
     if (wasOpen) this.onStateChange("closed");
   }
 
+  /**
+   * The dependency asked not to be called before a time (HTTP 429 with Retry-After): open until
+   * then, whatever the failure count, then one trial call as after any opening.
+   */
+  pauseUntil(until: Date): void {
+    const resumeAt = until.getTime();
+    if (resumeAt <= this.clock.now().getTime()) return;
+    this.trialInFlight = false;
+    // openedAt is what state and retryAt count from: set it so the opening ends at resumeAt.
+    this.openedAt = Math.max(this.openedAt ?? Number.NEGATIVE_INFINITY, resumeAt - this.options.resetMs);
+    this.onStateChange("open");
+  }
+
   recordFailure(): void {
     this.failures += 1;
     const trialFailed = this.trialInFlight;

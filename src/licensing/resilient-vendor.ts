@@ -12,6 +12,8 @@ import {
 /**
  * Timeouts (in the adapter), retries with exponential backoff and jitter, and a circuit
  * breaker around any vendor adapter. A call the breaker refuses fails at once as unreachable.
+ * Only network errors, timeouts and 5xx are retried; a redirect, a 429 or a bad answer is the
+ * vendor's word and asking again at once would not change it.
  */
 export class ResilientVendor implements LicenseVendor {
   constructor(
@@ -54,6 +56,8 @@ export class ResilientVendor implements LicenseVendor {
           error instanceof VendorFailure ? error : new VendorFailure("unreachable", (error as Error).message);
         this.metrics.vendorAttempt(failure.kind, seconds(started));
         this.breaker.recordFailure();
+        // The vendor named when it may be asked again: no call before then, from any check.
+        if (failure.retryAt) this.breaker.pauseUntil(failure.retryAt);
         this.logger.warn(
           { vendor: this.inner.url, attempt: attempt + 1, failure: failure.kind, detail: failure.message },
           "license vendor call failed",

@@ -5,9 +5,9 @@ import type { LicenseClientAuthenticator } from "./client-auth.js";
 import type { EnvelopeSigner } from "./envelope-signer.js";
 import {
   accountIdParams,
-  licenseCheckBody,
   licenseDetailsSchema,
   licenseEnvelopeSchema,
+  optionalLicenseCheckBody,
   publicKeySchema,
 } from "./schemas.js";
 import type { LicenseService } from "./service.js";
@@ -35,17 +35,17 @@ export function licensingRoutes(deps: {
       method: "post",
       path: "/license/check",
       summary:
-        "Check the license of an automatically activated client (HTTP digest with its SIP credentials)",
+        "Check the license of an automatically activated client (HTTP digest with its SIP credentials; the realm is sipDomain, from the body or from ?sipDomain= for clients that send the body only after the challenge, as curl --digest does)",
       tags,
       access: publicAccess,
-      request: { body: licenseCheckBody },
+      request: { body: optionalLicenseCheckBody },
       response: {
         status: 200,
         description:
           "The license status in an envelope signed by this server: the Ed25519 signature over the exact body bytes is in the License-Signature header (base64), the key's id in License-Key-Id",
         schema: licenseEnvelopeSchema,
       },
-      problems: [401, 403, 409, 422, 429, 503],
+      problems: [400, 401, 403, 409, 422, 429, 503],
       // Devices repeat it all day: served in front of the Koa app too (src/http/fast-path.ts).
       fastPath: true,
       handle: ({ body, request }) =>

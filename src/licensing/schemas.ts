@@ -32,9 +32,20 @@ export const vendorLicenseSchema = z.object({
 export type VendorLicense = z.output<typeof vendorLicenseSchema>;
 
 /** The body of a vendor's answer to POST /licenses/validate. */
+/**
+ * A code: the known ones (vendorCodes) or any other the vendor adds later, which reads as an
+ * invalid license with that code rather than as a malformed answer (a new code must not turn
+ * every check into an outage).
+ */
+const answerCode = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, "must be a code word");
+
 export const vendorAnswerSchema = z.object({
   valid: z.boolean(),
-  code: z.enum(vendorCodes),
+  code: answerCode,
   detail: z.string().max(1000).nullable().optional(),
   nonce: z.string().min(1).max(200),
   ttl: z.number().int().min(0).optional(),
@@ -44,7 +55,7 @@ export type VendorAnswer = z.output<typeof vendorAnswerSchema>;
 
 // Device-facing
 
-const sipDomain = z
+export const sipDomain = z
   .string()
   .trim()
   .toLowerCase()
@@ -67,6 +78,12 @@ export const licenseCheckBody = z
   .meta({ id: "LicenseCheckRequest" });
 export type LicenseCheckBody = z.output<typeof licenseCheckBody>;
 
+/**
+ * The body is optional: a client that sends it only after the digest challenge (curl --digest
+ * sends an empty first request) names the realm as `?sipDomain=` instead.
+ */
+export const optionalLicenseCheckBody = licenseCheckBody.optional();
+
 export const envelopeLicenseSchema = z.object({
   status: z.string(),
   expiry: z.string().nullable(),
@@ -84,7 +101,9 @@ export const licenseEnvelopeSchema = z
     licenseKey: z.string(),
     fingerprint: z.string(),
     valid: z.boolean(),
-    code: z.enum([...vendorCodes, ...proxyCodes]),
+    code: z.string().meta({
+      description: `The vendor's code (${vendorCodes.join(", ")}, or one it added since, which is never valid) or this proxy's (${proxyCodes.join(", ")})`,
+    }),
     detail: z.string().nullable(),
     license: envelopeLicenseSchema.nullable(),
     checkedAt: timestamp,

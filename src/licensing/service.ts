@@ -81,7 +81,8 @@ interface MemoEntry extends CacheEntry {
 export class LicenseService {
   private readonly memory = new LicenseMemoryCache();
   private readonly flights = new Map<string, Promise<Resolution>>();
-  private readonly clients = new Map<string, { client: LicenseClient; until: number }>();
+  /** null: no such account, kept as long so an unknown name costs no more than a known one. */
+  private readonly clients = new Map<string, { client: LicenseClient | null; until: number }>();
 
   constructor(
     private readonly deps: {
@@ -106,10 +107,9 @@ export class LicenseService {
     const cached = this.clients.get(key);
     if (cached && cached.until > now) return cached.client;
     const subscriber = await this.deps.accounts.findSipSubscriber(username, sipDomain);
-    if (!subscriber) return null;
-    const context = await this.deps.accounts.licenseContext(subscriber.accountId);
-    if (!context) return null;
-    const client = { subscriber, context };
+    const context = subscriber ? await this.deps.accounts.licenseContext(subscriber.accountId) : null;
+    const client = subscriber && context ? { subscriber, context } : null;
+    // Unknown names are kept too (any account event, account.created included, clears them all).
     if (this.deps.options.accountCacheSeconds > 0) {
       if (this.clients.size >= 100_000) this.clients.clear();
       this.clients.set(key, { client, until: now + this.deps.options.accountCacheSeconds * 1000 });
@@ -319,14 +319,19 @@ export class LicenseService {
     if (answer.valid && !Number.isNaN(expiry)) {
       ttl = Math.max(0, Math.min(ttl, Math.floor((expiry - receivedAt.getTime()) / 1000)));
     }
+    // A VALID answer for a license whose expiry has passed contradicts itself: it is expired.
+    const expiredAlready = answer.valid && !Number.isNaN(expiry) && expiry <= receivedAt.getTime();
     return {
       licenseKey,
       fingerprint,
       accountId,
-      // The vendor's `valid` and `code` must agree; an answer that says valid with another code is not valid.
-      valid: answer.valid && answer.code === "VALID",
-      code: answer.code,
-      detail: answer.detail ?? null,
+      // The vendor's `valid` and `code` must agree; an answer that says valid with another code
+      // (one this server does not know included) is not valid.
+      valid: answer.valid && answer.code === "VALID" && !expiredAlready,
+      code: expiredAlready ? "EXPIRED" : answer.code,
+      detail: expiredAlready
+        ? `the vendor answered VALID, but the license expired at ${new Date(expiry).toISOString()}`
+        : (answer.detail ?? null),
       license: answer.license ?? null,
       checkedAt: receivedAt,
       ttlSeconds: ttl,
@@ -337,6 +342,16 @@ export class LicenseService {
 
   /** What a client may conclude now from a stored answer served from `source`. */
   private verdict(check: LicenseCheck, source: LicenseSource, now: number) {
+    const expiry = check.license?.expiry ? Date.parse(check.license.expiry) : Number.NaN;
+    if (check.valid && !Number.isNaN(expiry) && now >= expiry) {
+      // Valid when the vendor said so, but the license has expired since: never served as valid.
+      return {
+        valid: false,
+        code: "EXPIRED",
+        detail: `the license expired at ${new Date(expiry).toISOString()}`,
+        graceUntil: null,
+      };
+    }
     const graceEnd = check.valid ? graceUntil(check, this.deps.options.gracePeriodSeconds) : null;
     const graceIso = graceEnd === null ? null : new Date(graceEnd).toISOString();
     if (source === "stale" && check.valid && graceEnd !== null && now > graceEnd) {

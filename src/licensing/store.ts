@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { VendorCode, VendorLicense } from "./schemas.js";
+import type { VendorLicense } from "./schemas.js";
 
 /** The last verified vendor answer for one license key and device fingerprint. */
 export interface LicenseCheck {
@@ -7,7 +7,8 @@ export interface LicenseCheck {
   fingerprint: string;
   accountId: string | null;
   valid: boolean;
-  code: VendorCode;
+  /** The vendor's code: one of vendorCodes, or one it added since. */
+  code: string;
   detail: string | null;
   license: VendorLicense | null;
   checkedAt: Date;
@@ -21,7 +22,7 @@ interface LicenseCheckRow {
   fingerprint: string;
   account_id: string | null;
   valid: boolean;
-  code: VendorCode;
+  code: string;
   detail: string | null;
   license: VendorLicense | null;
   checked_at: Date;

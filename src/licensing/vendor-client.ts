@@ -24,6 +24,8 @@ export type VendorFailureKind =
   | "timeout"
   | "server-error"
   | "refused"
+  | "redirected"
+  | "rate-limited"
   | "bad-signature"
   | "stale-answer"
   | "malformed-answer";
@@ -32,6 +34,8 @@ export class VendorFailure extends Error {
   constructor(
     readonly kind: VendorFailureKind,
     message: string,
+    /** For "rate-limited": when the vendor said it may be asked again (its Retry-After). */
+    readonly retryAt: Date | null = null,
   ) {
     super(message);
     this.name = "VendorFailure";
@@ -83,7 +87,9 @@ export class HttpLicenseVendor implements LicenseVendor {
         headers: { "content-type": "application/json", accept: "application/json" },
         body: JSON.stringify({ key: request.licenseKey, fingerprint: request.fingerprint, nonce }),
         signal: AbortSignal.timeout(this.options.timeoutMs),
-        redirect: "error",
+        // A redirect is read as the answer it is (a refusal), not followed and not taken for a
+        // network error: "error" made fetch throw, which looked like an outage and was retried.
+        redirect: "manual",
       });
       body = Buffer.from(await response.arrayBuffer());
     } catch (error) {
@@ -96,6 +102,21 @@ export class HttpLicenseVendor implements LicenseVendor {
     }
     if (response.status >= 500)
       throw new VendorFailure("server-error", `the vendor answered ${response.status}`);
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.headers.get("location");
+      throw new VendorFailure(
+        "redirected",
+        `the vendor answered ${response.status}, a redirect${location ? ` to ${location.slice(0, 200)}` : ""}; redirects are not followed (check license.vendorUrl)`,
+      );
+    }
+    if (response.status === 429) {
+      const retryAt = retryAfter(response.headers.get("retry-after"), this.options.clock.now());
+      throw new VendorFailure(
+        "rate-limited",
+        `the vendor answered 429 (too many requests)${retryAt ? `; it is not asked again before ${retryAt.toISOString()}` : ""}`,
+        retryAt,
+      );
+    }
     if (response.status !== 200) throw new VendorFailure("refused", `the vendor answered ${response.status}`);
 
     const receivedAt = this.options.clock.now();
@@ -143,4 +164,13 @@ export class HttpLicenseVendor implements LicenseVendor {
       );
     }
   }
+}
+
+/** Retry-After (RFC 9110 section 10.2.3): seconds or an HTTP date; null when absent or unreadable. */
+function retryAfter(value: string | null, now: Date): Date | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return new Date(now.getTime() + Number(text) * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? null : new Date(Math.max(date, now.getTime()));
 }

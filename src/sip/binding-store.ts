@@ -22,6 +22,8 @@ export interface Binding {
   nodeId: string;
   userAgent: string | null;
   instanceId: string | null;
+  /** Epoch milliseconds when its TCP/TLS/WS connection closed, for a binding kept after that. */
+  connectionLostAt: number | null;
 }
 
 interface BindingRow {
@@ -42,6 +44,7 @@ interface BindingRow {
   node_id: string;
   user_agent: string | null;
   instance_id: string | null;
+  connection_lost_at: Date | string | null;
 }
 
 const toRow = (binding: Binding, now: Date): BindingRow & { updated_at: Date } => ({
@@ -62,6 +65,7 @@ const toRow = (binding: Binding, now: Date): BindingRow & { updated_at: Date } =
   node_id: binding.nodeId,
   user_agent: binding.userAgent,
   instance_id: binding.instanceId,
+  connection_lost_at: binding.connectionLostAt === null ? null : new Date(binding.connectionLostAt),
   updated_at: now,
 });
 
@@ -83,6 +87,7 @@ const fromRow = (row: BindingRow): Binding => ({
   nodeId: row.node_id,
   userAgent: row.user_agent,
   instanceId: row.instance_id,
+  connectionLostAt: row.connection_lost_at === null ? null : new Date(row.connection_lost_at).getTime(),
 });
 
 type PendingWrite = { op: "upsert"; binding: Binding } | { op: "delete"; binding: Binding };
@@ -282,6 +287,7 @@ export async function registrationsOf(
       "user_agent",
       "expires_at",
       "node_id",
+      "connection_lost_at",
     )) as Array<{
     contact: string;
     transport: string;
@@ -290,6 +296,7 @@ export async function registrationsOf(
     user_agent: string | null;
     expires_at: Date | string;
     node_id: string;
+    connection_lost_at: Date | string | null;
   }>;
   return rows.map((row) => ({
     contact: row.contact,
@@ -300,5 +307,11 @@ export async function registrationsOf(
     userAgent: row.user_agent,
     expiresAt: new Date(row.expires_at).toISOString(),
     node: row.node_id,
+    // Connection transports only: whether the connection it came over is still there (a binding
+    // whose connection closed is removed, unless sip.handleLostConnections is off).
+    connection: row.transport === "udp" ? null : row.connection_lost_at === null ? "open" : "lost",
+    ...(row.connection_lost_at === null
+      ? {}
+      : { connectionLostAt: new Date(row.connection_lost_at).toISOString() }),
   }));
 }

@@ -16,6 +16,8 @@ interface CacheEntry {
 export class Location {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly loading = new Map<string, Promise<CacheEntry>>();
+  /** Connection flows (TCP, TLS, WS) of this node -> accounts with a binding over them. */
+  private readonly accountsOfFlow = new Map<string, Set<string>>();
 
   constructor(
     private readonly store: BindingStore,
@@ -57,8 +59,49 @@ export class Location {
   update(accountId: string, bindings: Binding[], upserts: Binding[], deletes: Binding[]): Promise<void> {
     // What this node just wrote is the newest state of the account: fresh again.
     this.cache.set(accountId, { bindings, freshUntil: this.freshUntil() });
+    for (const binding of upserts) {
+      if (binding.flowId === null || binding.transport === "udp" || binding.connectionLostAt !== null)
+        continue;
+      let accounts = this.accountsOfFlow.get(binding.flowId);
+      if (!accounts) {
+        accounts = new Set();
+        this.accountsOfFlow.set(binding.flowId, accounts);
+      }
+      accounts.add(accountId);
+    }
     if (upserts.length === 0 && deletes.length === 0) return Promise.resolve();
     return this.store.write(upserts, deletes);
+  }
+
+  /**
+   * A connection of this node closed: the accounts that had a binding over it, and their
+   * address-of-record (so the registrar can change them in turn with their REGISTERs).
+   */
+  takeFlow(flowId: string): string[] {
+    const accounts = this.accountsOfFlow.get(flowId);
+    this.accountsOfFlow.delete(flowId);
+    return accounts ? [...accounts] : [];
+  }
+
+  /**
+   * The bindings of an account over a closed connection: removed (they cannot be reached any
+   * more), or kept and marked lost. Answers what changed.
+   */
+  async connectionLost(
+    accountId: string,
+    flowId: string,
+    remove: boolean,
+  ): Promise<{ lost: Binding[]; bindings: Binding[] }> {
+    const now = this.clock.now().getTime();
+    const current = await this.bindingsOf(accountId);
+    const lost = current.filter((binding) => binding.flowId === flowId && binding.connectionLostAt === null);
+    if (lost.length === 0) return { lost, bindings: current };
+    const marked = new Map(lost.map((binding) => [binding.id, { ...binding, connectionLostAt: now }]));
+    const bindings = remove
+      ? current.filter((binding) => !marked.has(binding.id))
+      : current.map((binding) => marked.get(binding.id) ?? binding);
+    await this.update(accountId, bindings, remove ? [] : [...marked.values()], remove ? lost : []);
+    return { lost, bindings };
   }
 
   /** Drops every binding of an account at once (disabled, deleted, new password or identity). */

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import type { Knex } from "knex";
 import { DigestAuthenticator } from "../auth/digest.js";
 import { FailureLimiter } from "../auth/failure-limiter.js";
@@ -13,6 +13,7 @@ import { BindingStore } from "./binding-store.js";
 import { startSipWorkers } from "./cluster/primary.js";
 import { MethodDispatch } from "./dispatch.js";
 import { Location } from "./location.js";
+import { type FindRealm, RealmDirectory } from "./realms.js";
 import { Registrar } from "./registrar.js";
 import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
 import type { TlsFiles } from "./stack/transport/stream.js";
@@ -32,6 +33,8 @@ export interface SipOptions {
   findSipSubscriber: FindSipSubscriber;
   /** The live accounts of an organisation or group subtree, whose bindings go when it becomes inactive. */
   accountIdsIn: AccountIdsIn;
+  /** The digest algorithms of the profile serving a SIP domain. */
+  findRealm: FindRealm;
   events: DomainEvents;
 }
 
@@ -47,6 +50,19 @@ export interface SipRuntime {
 function tlsFiles(config: SipConfig): TlsFiles | undefined {
   if (!existsSync(config.tlsCertFile) || !existsSync(config.tlsKeyFile)) return undefined;
   return { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
+}
+
+/** The addresses a Request-URI may name to mean this server: the bound ones, all local ones for a wildcard. */
+function ownAddresses(bound: readonly string[]): string[] {
+  const hosts = new Set<string>();
+  const add = (address: string) => hosts.add(address.includes(":") ? `[${address.toLowerCase()}]` : address);
+  for (const address of bound) {
+    if (address === "0.0.0.0" || address === "::") {
+      for (const entries of Object.values(networkInterfaces()))
+        for (const entry of entries ?? []) add(entry.address);
+    } else add(address);
+  }
+  return [...hosts];
 }
 
 /** Starts the SIP endpoint and the registrar on the configured listeners. */
@@ -69,6 +85,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       events: options.events,
       findSipSubscriber: options.findSipSubscriber,
       accountIdsIn: options.accountIdsIn,
+      findRealm: options.findRealm,
     });
     return {
       endpoint: null,
@@ -109,11 +126,20 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       clock,
       config.credentialCacheSeconds * 1000,
     );
+    const realms = new RealmDirectory(
+      options.findRealm,
+      config.digestAlgorithms,
+      clock,
+      config.credentialCacheSeconds * 1000,
+    );
+    // Filled once the listeners are bound (port 0 and wildcard addresses are known only then).
+    const ownHosts = new Set<string>([...config.aliases, hostname().toLowerCase(), "localhost"]);
     const windowMs = config.authFailureWindowSeconds * 1000;
     const registrar = new Registrar(
       {
         digest,
         subscribers,
+        realms,
         location,
         userFailures: new FailureLimiter(config.authFailureLimit, windowMs, clock),
         // Many phones can share one NAT address: the per-address limit is wider than the per-user one.
@@ -127,6 +153,8 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
         maxExpiresSeconds: config.maxExpiresSeconds,
         maxContactsPerAccount: config.maxContactsPerAccount,
         nodeId: config.nodeId ?? hostname(),
+        isOwnHost: (host) => ownHosts.has(host),
+        handleLostConnections: config.handleLostConnections,
       },
     );
 
@@ -139,6 +167,8 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
         case "account.passwordChanged":
         case "account.identityChanged":
           subscribers.forgetAccount(event.accountId);
+          if (event.type === "account.identityChanged")
+            subscribers.forgetName(event.username, event.sipDomain);
           await location.dropAccount(event.accountId);
           sipLogger.info(
             { accountId: event.accountId, event: event.type },
@@ -165,9 +195,13 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
           );
           return;
         }
+        case "account.created":
+          subscribers.forgetName(event.username, event.sipDomain);
+          return;
         case "profile.changed":
         case "events.missed":
           subscribers.forgetAll();
+          realms.forget();
           return;
       }
     });
@@ -189,9 +223,20 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
           tls,
           logger: sipLogger,
           onRequest: dispatch.handle,
+          onFlowClosed: (flow) => {
+            registrar
+              .connectionClosed(flow.id)
+              .catch((error: unknown) =>
+                sipLogger.warn(
+                  { err: error, flow: flow.id },
+                  "SIP: dropping a lost connection's bindings failed",
+                ),
+              );
+          },
         }),
       (endpoint) => endpoint.close(),
     );
+    for (const host of ownAddresses(endpoint.addresses().map((bound) => bound.address))) ownHosts.add(host);
 
     const purge = setInterval(() => {
       location

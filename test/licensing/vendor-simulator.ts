@@ -15,7 +15,13 @@ export type VendorBehaviour =
   | "unsigned"
   | "replayOld"
   | "skewed"
-  | "wrongNonce";
+  | "wrongNonce"
+  /** 302 to another URL. */
+  | "redirect"
+  /** 429 with Retry-After: retryAfterSeconds. */
+  | "rateLimited"
+  /** A signed answer with a code the proxy does not know (newCode). */
+  | "unknownCode";
 
 export interface VendorRequestLog {
   path: string;
@@ -36,6 +42,8 @@ export class VendorSimulator {
   ttl: number | undefined = 3600;
   expiry: string | null = "2027-12-31T00:00:00.000Z";
   slowMs = 1000;
+  retryAfterSeconds = 120;
+  newCode = "QUOTA_EXCEEDED";
   skewMs = 0;
   readonly requests: VendorRequestLog[] = [];
   /** Every signed answer sent, so a test can replay one. */
@@ -96,6 +104,14 @@ export class VendorSimulator {
       res.writeHead(500, { "content-type": "application/json" }).end('{"error":"internal"}');
       return;
     }
+    if (behaviour === "redirect") {
+      res.writeHead(302, { location: "https://vendor.example.net/elsewhere" }).end();
+      return;
+    }
+    if (behaviour === "rateLimited") {
+      res.writeHead(429, { "retry-after": String(this.retryAfterSeconds) }).end();
+      return;
+    }
     if (behaviour === "slow") await new Promise((resolve) => setTimeout(resolve, this.slowMs));
     if (behaviour === "replayOld") {
       const old = this.sent[0];
@@ -110,7 +126,9 @@ export class VendorSimulator {
           ? "SUSPENDED"
           : behaviour === "banned"
             ? "BANNED"
-            : "VALID";
+            : behaviour === "unknownCode"
+              ? this.newCode
+              : "VALID";
     const body = JSON.stringify({
       valid: code === "VALID",
       code,

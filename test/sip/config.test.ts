@@ -55,4 +55,21 @@ describe("sip configuration", () => {
     );
     expect(problemsOf({ PROVISIOND_SIP_ENABLED: "perhaps" }).join("\n")).toMatch(/sip\.enabled/);
   });
+
+  it("removes bindings of lost connections by default, takes aliases, and refuses a bad alias", () => {
+    const defaults = loadConfig({ env: {} }).sip;
+    expect(defaults.handleLostConnections).toBe(true);
+    expect(defaults.aliases).toEqual([]);
+    // The shipped default offers only what every tested client handles.
+    expect(defaults.digestAlgorithms).toEqual(["MD5"]);
+    const set = loadConfig({
+      env: {
+        PROVISIOND_SIP_HANDLE_LOST_CONNECTIONS: "false",
+        PROVISIOND_SIP_ALIASES: "SIP.Example.com, [::1]",
+      },
+    }).sip;
+    expect(set.handleLostConnections).toBe(false);
+    expect(set.aliases).toEqual(["sip.example.com", "[::1]"]);
+    expect(problemsOf({ PROVISIOND_SIP_ALIASES: "bad host!" }).join("\n")).toMatch(/sip\.aliases/);
+  });
 });

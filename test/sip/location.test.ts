@@ -41,6 +41,7 @@ function binding(clock: ManualClock, accountId: string, contact: string, expires
     nodeId: "test",
     userAgent: null,
     instanceId: null,
+    connectionLostAt: null,
   };
 }
 

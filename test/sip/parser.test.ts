@@ -232,6 +232,8 @@ describe("SIP parser: malformed messages are rejected with a reason (RFC 4475 se
     ["CSeq method mismatch", register.replace("CSeq: 1826 REGISTER", "CSeq: 1826 INVITE"), 400],
     ["unterminated quoted display name", register.replace("To: Bob <", 'To: "Bob <'), 400],
     ["unknown protocol version", register.replace("sip:example.com SIP/2.0", "sip:example.com SIP/7.0"), 505],
+    // A client of another SIP version writes that version in its Via as well: still answerable.
+    ["another SIP version throughout", register.replaceAll("SIP/2.0", "SIP/3.0"), 505],
     ["malformed Via", register.replace("SIP/2.0/UDP 192.0.2.4:5060", "SIP/2.0/UDP 192.0.2.4:99999"), 400],
     [
       "two From headers",
@@ -239,11 +241,13 @@ describe("SIP parser: malformed messages are rejected with a reason (RFC 4475 se
       400,
     ],
     ["header line without a colon", register.replace("Expires: 7200", "Expires 7200"), 400],
+    // RFC 3261 section 8.2.2.1: a scheme the server does not serve is 416, not a malformed request.
     [
       "Request-URI with an unknown scheme",
       register.replace("sip:example.com SIP", "http://example.com SIP"),
-      400,
+      416,
     ],
+    ["Request-URI that is no URI at all", register.replace("sip:example.com SIP", "example.com SIP"), 400],
     ["Max-Forwards not a number", register.replace("Max-Forwards: 70", "Max-Forwards: seventy"), 400],
   ];
   for (const [name, raw, status] of cases) {

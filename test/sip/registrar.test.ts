@@ -11,6 +11,7 @@ const clients: TestSipClient[] = [];
 beforeAll(async () => {
   server = await startSipTestServer({
     sip: { minExpiresSeconds: 60, maxExpiresSeconds: 3600, authFailureLimit: 5 },
+    profile: { digestAlgorithms: ["MD5", "SHA-256"] },
   });
 });
 

@@ -11,7 +11,10 @@ describe.skipIf(gate.skip)("sipp scenarios against the registrar", () => {
 
   beforeAll(async () => {
     // sipp 3.6 answers only the first challenge and knows only MD5, so MD5 is offered first here.
-    server = await startSipTestServer({ sip: { minExpiresSeconds: 60, digestAlgorithms: "MD5,SHA-256" } });
+    server = await startSipTestServer({
+      sip: { minExpiresSeconds: 60 },
+      profile: { digestAlgorithms: ["MD5", "SHA-256"] },
+    });
     for (let i = 0; i < 20; i++) {
       const username = String(2000 + i);
       accountIds.set(username, await server.createAccount(username, `password-${username}`));

@@ -42,7 +42,7 @@ describe("subscriber cache", () => {
     expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("newer");
   });
 
-  it("forgets an account at once when told, and does not cache unknown users", async () => {
+  it("forgets an account at once when told, and an unknown name once it is created", async () => {
     const clock = new ManualClock();
     let current: SipSubscriber | null = subscriber("old");
     const directory = new SubscriberDirectory(async () => current, clock, 60_000);
@@ -54,6 +54,30 @@ describe("subscriber cache", () => {
     directory.forgetAccount("a1");
     expect(await directory.get("1001", "example.org")).toBeNull();
     current = subscriber("created");
+    // The account.created event of the new account (src/sip/setup.ts).
+    directory.forgetName("1001", "example.org");
     expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("created");
+  });
+
+  it("keeps unknown names too, so that guessing a name costs no database lookup", async () => {
+    const clock = new ManualClock();
+    let lookups = 0;
+    const directory = new SubscriberDirectory(
+      async (username) => {
+        lookups++;
+        return username === "1001" ? subscriber("known") : null;
+      },
+      clock,
+      60_000,
+    );
+    await directory.get("1001", "example.org");
+    await directory.get("9999", "example.org");
+    expect(lookups).toBe(2);
+    for (let i = 0; i < 5; i++) {
+      expect(await directory.get("9999", "example.org")).toBeNull();
+      expect((await directory.get("1001", "example.org"))?.ha1Md5).toBe("known");
+    }
+    // Unknown and known names alike cost no lookup while fresh.
+    expect(lookups).toBe(2);
   });
 });

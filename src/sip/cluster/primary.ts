@@ -6,6 +6,7 @@ import type { Config } from "../../config/schema.js";
 import type { DomainEvent, DomainEvents } from "../../events.js";
 import { Lifecycle } from "../../lifecycle.js";
 import type { Logger } from "../../logger.js";
+import type { FindRealm } from "../realms.js";
 import type { TransportName } from "../stack/transport/types.js";
 import type { AccountIdsIn, FindSipSubscriber } from "../subscribers.js";
 
@@ -27,11 +28,13 @@ export type WorkerMessage =
   | { type: "ready"; addresses: Array<{ transport: TransportName; address: string; port: number }> }
   | { type: "find-subscriber"; id: number; username: string; sipDomain: string }
   | { type: "find-accounts"; id: number; where: { organisationId: string } | { groupId: string } }
+  | { type: "find-realm"; id: number; sipDomain: string }
   | { type: "failed"; message: string };
 
 export type PrimaryMessage =
   | { type: "subscriber"; id: number; subscriber: SipSubscriber | null }
   | { type: "accounts"; id: number; accountIds: string[] }
+  | { type: "realm"; id: number; realm: Awaited<ReturnType<FindRealm>> }
   | { type: "domain-event"; event: DomainEvent }
   | { type: "shutdown" };
 
@@ -66,6 +69,7 @@ export async function startSipWorkers(options: {
   events: DomainEvents;
   findSipSubscriber: FindSipSubscriber;
   accountIdsIn: AccountIdsIn;
+  findRealm: FindRealm;
 }): Promise<SipWorkers> {
   const { exec, execArgv } = workerScript();
   // A larger young generation: a registrar allocates briefly-lived objects per message, and the
@@ -143,6 +147,17 @@ export async function startSipWorkers(options: {
             .then((subscriber) => {
               if (worker.isConnected())
                 worker.send({ type: "subscriber", id: message.id, subscriber } satisfies PrimaryMessage);
+            });
+        } else if (message.type === "find-realm") {
+          options
+            .findRealm(message.sipDomain)
+            .catch((error: unknown) => {
+              options.logger.error({ err: error }, "SIP worker: realm lookup failed");
+              return null;
+            })
+            .then((realm) => {
+              if (worker.isConnected())
+                worker.send({ type: "realm", id: message.id, realm } satisfies PrimaryMessage);
             });
         }
       });

@@ -8,6 +8,7 @@ import { openPostgres } from "../../db/database.js";
 import { DomainEvents } from "../../events.js";
 import { Lifecycle } from "../../lifecycle.js";
 import { createLogger } from "../../logger.js";
+import type { FindRealm } from "../realms.js";
 import { startSip } from "../setup.js";
 import {
   type PrimaryMessage,
@@ -38,6 +39,13 @@ async function main(): Promise<void> {
       pending.set(id, resolve);
       send({ type: "find-subscriber", id, username, sipDomain });
     });
+  const pendingRealms = new Map<number, (realm: Awaited<ReturnType<FindRealm>>) => void>();
+  const findRealm: FindRealm = (sipDomain) =>
+    new Promise((resolve) => {
+      const id = ++nextId;
+      pendingRealms.set(id, resolve);
+      send({ type: "find-realm", id, sipDomain });
+    });
 
   const pendingAccounts = new Map<number, (accountIds: string[]) => void>();
   const accountIdsIn = (where: { organisationId: string } | { groupId: string }) =>
@@ -64,6 +72,7 @@ async function main(): Promise<void> {
           events,
           findSipSubscriber,
           accountIdsIn,
+          findRealm,
           databaseKind: "postgres",
         }),
       (runtime) => runtime.close(),
@@ -77,6 +86,9 @@ async function main(): Promise<void> {
     } else if (message.type === "accounts") {
       pendingAccounts.get(message.id)?.(message.accountIds);
       pendingAccounts.delete(message.id);
+    } else if (message.type === "realm") {
+      pendingRealms.get(message.id)?.(message.realm);
+      pendingRealms.delete(message.id);
     } else if (message.type === "domain-event") {
       void events.deliver([message.event]);
     } else if (message.type === "shutdown") {

@@ -36,6 +36,8 @@ export interface EndpointOptions {
   /** The TU: the registrar (and later the router) answering server transactions. */
   onRequest(transaction: ServerTransaction): void;
   onStrayAck?: TransactionLayerEvents["onStrayAck"];
+  /** A TCP, TLS or WebSocket connection closed (not told while the endpoint itself closes). */
+  onFlowClosed?(flow: Flow): void;
 }
 
 /**
@@ -49,6 +51,7 @@ export class SipEndpoint {
   readonly transactions: TransactionLayer;
   private readonly logger: Logger;
   private dropped = 0;
+  private closing = false;
 
   private constructor(private readonly options: EndpointOptions) {
     this.logger = options.logger;
@@ -69,6 +72,14 @@ export class SipEndpoint {
     const endpoint = new SipEndpoint(options);
     const events: TransportEvents = {
       onMessage: (data, flow) => endpoint.receive(data, flow),
+      onFlowClosed: (flow) => {
+        if (endpoint.closing || !options.onFlowClosed) return;
+        try {
+          options.onFlowClosed(flow);
+        } catch (error) {
+          endpoint.logger.error({ err: error, flow: flow.id }, "SIP connection close handling failed");
+        }
+      },
       onStreamError: (reason, flow) =>
         endpoint.logger.info({ flow: flow.id, reason }, "SIP stream closed: cannot frame what the peer sent"),
     };
@@ -226,6 +237,8 @@ export class SipEndpoint {
   }
 
   async close(): Promise<void> {
+    // Connections closed by our own shutdown are not lost registrations: bindings stay for the restart.
+    this.closing = true;
     this.transactions.close();
     await Promise.all(this.listeners.map((listener) => listener.close().catch(() => undefined)));
     this.listeners.length = 0;

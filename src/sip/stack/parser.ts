@@ -47,6 +47,13 @@ const emptyBody = Buffer.alloc(0);
 const methodPattern = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 const headerNamePattern = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 const mandatoryRequestHeaders = ["via", "from", "to", "call-id", "cseq"] as const;
+const servedSchemes: ReadonlySet<string> = new Set(["sip", "sips", "tel"]);
+
+/** The scheme of an absolute URI (RFC 3986 section 3.1), lowercased; null when there is none. */
+export function uriScheme(text: string): string | null {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):\S/.exec(text);
+  return match ? (match[1] as string).toLowerCase() : null;
+}
 
 /** Where the header block of a message ends: the offset of the body, or -1 when not complete yet. */
 export function findBodyStart(buffer: Buffer, from = 0): number {
@@ -180,11 +187,16 @@ export function parseMessage(
   if (maxForwards !== undefined && !/^[0-9]{1,10}$/.test(maxForwards))
     return reject("malformed Max-Forwards");
   const topVia = parseVia(headers.values("via")[0] ?? "");
-  if (!topVia) return reject("malformed Via");
+  if (topVia?.protocol !== "SIP/2.0") return reject("malformed Via");
   const from = parseNameAddr(headers.get("from") ?? "");
   const to = parseNameAddr(headers.get("to") ?? "");
   if (!from || !to) return reject("malformed From or To");
-  if (start.kind === "request" && !parseUri(start.uri)) return reject("malformed Request-URI", 400);
+  if (start.kind === "request" && !parseUri(start.uri)) {
+    // RFC 3261 section 8.2.2.1: a well-formed URI of a scheme we do not serve is 416, not 400.
+    const scheme = uriScheme(start.uri);
+    if (scheme !== null && !servedSchemes.has(scheme)) return reject(`unsupported URI scheme ${scheme}`, 416);
+    return reject("malformed Request-URI", 400);
+  }
 
   const message: SipMessage = {
     ...partial,
@@ -409,7 +421,10 @@ export function parseVia(text: string): Via | null {
   let j = i;
   while (j < value.length && value[j] !== " " && value[j] !== "\t") j++;
   const transport = value.slice(i, j).toUpperCase();
-  if (!/^[A-Z0-9.!%*_+`'~-]+$/.test(transport) || protocol !== "SIP/2.0") return null;
+  // Any SIP version is read, so that a request of another version can still be answered (505);
+  // the message parser refuses a top Via that is not SIP/2.0.
+  if (!/^[A-Z0-9.!%*_+`'~-]+$/.test(transport) || !/^SIP\/[0-9]{1,3}\.[0-9]{1,3}$/.test(protocol))
+    return null;
   const rest = value.slice(j).trim();
   const semi = rest.indexOf(";");
   const hostport = (semi < 0 ? rest : rest.slice(0, semi)).replace(/\s+/g, "");

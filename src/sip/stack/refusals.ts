@@ -13,7 +13,12 @@ export type Refusal =
   | { name: "malformed_message"; status: number; detail: string }
   | { name: "bad_to" }
   | { name: "bad_contact" }
-  | { name: "bad_expires" }
+  /** The digest covers another URI than the Request-URI (RFC 2617 section 3.2.2.5: 400). */
+  | { name: "digest_uri_mismatch" }
+  /** The address-of-record is not one of the Request-URI's domain (RFC 3261 section 10.3 step 3). */
+  | { name: "aor_not_in_domain"; domain: string }
+  /** Option tags of Require this server does not support (RFC 3261 section 8.2.2.3). */
+  | { name: "bad_extension"; unsupported: readonly string[] }
   | { name: "bad_star_contact" }
   /** Digest authentication needed (or to be retried: the challenges say stale=true). */
   | { name: "unauthorized"; challenges: readonly string[] }
@@ -42,7 +47,9 @@ const phrase = {
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
+  404: "Not Found",
   405: "Method Not Allowed",
+  420: "Bad Extension",
   423: "Interval Too Brief",
   500: "Server Internal Error",
 } as const;
@@ -55,7 +62,21 @@ const table: { [N in RefusalName]: (refusal: Extract<Refusal, { name: N }>) => R
   }),
   bad_to: () => ({ status: 400, reason: phrase[400], warning: "To must be the sip: address of an account" }),
   bad_contact: () => ({ status: 400, reason: phrase[400], warning: "malformed Contact" }),
-  bad_expires: () => ({ status: 400, reason: phrase[400], warning: "malformed Expires" }),
+  digest_uri_mismatch: () => ({
+    status: 400,
+    reason: phrase[400],
+    warning: "the digest uri is not the Request-URI",
+  }),
+  aor_not_in_domain: ({ domain }) => ({
+    status: 404,
+    reason: phrase[404],
+    warning: `the To address is not in the domain ${domain} of the Request-URI`,
+  }),
+  bad_extension: ({ unsupported }) => ({
+    status: 420,
+    reason: phrase[420],
+    headers: [["Unsupported", unsupported.join(", ")]],
+  }),
   bad_star_contact: () => ({
     status: 400,
     reason: phrase[400],

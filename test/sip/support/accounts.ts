@@ -11,13 +11,21 @@ export interface SipTestServer extends TestServer {
   ws?: { address: string; port: number };
   sipDomain: string;
   groupId: string;
+  profileId: string;
+  organisationId: string;
   /** Creates an account in the test domain and returns its id. */
   createAccount(username: string, password: string, extra?: Record<string, unknown>): Promise<string>;
 }
 
 /** provisiond with SIP on ephemeral loopback ports, and one organisation/profile/group to put accounts in. */
 export async function startSipTestServer(
-  options: { sipDomain?: string; sip?: Record<string, unknown>; listen?: string } = {},
+  options: {
+    sipDomain?: string;
+    sip?: Record<string, unknown>;
+    listen?: string;
+    /** Settings of the test profile (digestAlgorithms, ...). */
+    profile?: Record<string, unknown>;
+  } = {},
 ): Promise<SipTestServer> {
   const server = await startTestServer({
     config: {
@@ -37,6 +45,7 @@ export async function startSipTestServer(
     name: unique("Profile"),
     sipDomain,
     serverHost: "127.0.0.1",
+    ...options.profile,
   });
   const group = await api.ok<{ id: string }>("POST", "/api/v1/groups", {
     organisationId: org.id,
@@ -56,6 +65,8 @@ export async function startSipTestServer(
     ...(find("ws") ? { ws: find("ws") } : {}),
     sipDomain,
     groupId: group.id,
+    profileId: profile.id,
+    organisationId: org.id,
     async createAccount(username, password, extra = {}) {
       const account = await api.ok<{ id: string }>("POST", "/api/v1/accounts", {
         groupId: group.id,
