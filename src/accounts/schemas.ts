@@ -60,6 +60,8 @@ export const profileSettingsShape = {
     .strict()
     .prefault({}),
   certificateValidityDays: z.number().int().min(1).max(3650).default(365),
+  /** A rekey with the duress code also disables the account (the alert to the group's IT goes out either way). */
+  duressDisablesAccount: z.boolean().default(false),
   snom: z
     .object({
       firmwareUrl: z.url().max(500).nullable().default(null),

@@ -1,0 +1,117 @@
+import type { Knex } from "knex";
+
+export interface CertificateRow {
+  id: string;
+  account_id: string | null;
+  kind: "account" | "server";
+  serial: string;
+  fingerprint: string;
+  subject: string;
+  subject_alt_name: string;
+  key_type: string;
+  not_before: Date;
+  not_after: Date;
+  pem: string;
+  issued_reason: string;
+  revoked_at: Date | null;
+  revocation_reason: string | null;
+  created_at: Date;
+}
+
+export interface CrlRow {
+  id: number;
+  number: string | number;
+  this_update: Date;
+  next_update: Date;
+  ca_fingerprint: string;
+  der: Buffer | Uint8Array;
+}
+
+/** The PKI's SQL: issued certificates, their revocation, the current CRL. */
+export const pkiStore = {
+  async insertCertificate(db: Knex, row: CertificateRow): Promise<void> {
+    await db("certificates").insert(row);
+  },
+
+  /** An account's certificates, newest first. */
+  async certificatesOf(db: Knex, accountId: string): Promise<CertificateRow[]> {
+    return db<CertificateRow>("certificates")
+      .where({ account_id: accountId, kind: "account" })
+      .orderBy([
+        { column: "not_before", order: "desc" },
+        { column: "serial", order: "asc" },
+      ]);
+  },
+
+  /** Certificates of the account that are neither revoked nor expired at `now`, locked when asked. */
+  async validCertificatesOf(
+    db: Knex,
+    accountId: string,
+    now: Date,
+    forUpdate = false,
+  ): Promise<CertificateRow[]> {
+    const query = db<CertificateRow>("certificates")
+      .where({ account_id: accountId, kind: "account" })
+      .whereNull("revoked_at")
+      .where("not_before", "<=", now)
+      .where("not_after", ">", now)
+      .orderBy("not_before", "desc");
+    return forUpdate ? query.forUpdate() : query;
+  },
+
+  async revoke(db: Knex, ids: readonly string[], revokedAt: Date, reason: string): Promise<CertificateRow[]> {
+    if (ids.length === 0) return [];
+    return db<CertificateRow>("certificates")
+      .whereIn("id", ids)
+      .whereNull("revoked_at")
+      .update({ revoked_at: revokedAt, revocation_reason: reason })
+      .returning("*");
+  },
+
+  /** Every revoked certificate a CRL at `now` must list: the ones not yet expired. */
+  async *revokedForCrl(
+    db: Knex,
+    now: Date,
+  ): AsyncGenerator<{ serial: string; revoked_at: Date; revocation_reason: string | null }> {
+    // Pages by serial rather than one 100,000-row result, so memory stays flat.
+    let after = "";
+    for (;;) {
+      const rows: Array<{ serial: string; revoked_at: Date; revocation_reason: string | null }> = await db(
+        "certificates",
+      )
+        .select("serial", "revoked_at", "revocation_reason")
+        .whereNotNull("revoked_at")
+        .where("not_after", ">", now)
+        .where("serial", ">", after)
+        .orderBy("serial")
+        .limit(20_000);
+      yield* rows;
+      if (rows.length < 20_000) return;
+      after = (rows[rows.length - 1] as { serial: string }).serial;
+    }
+  },
+
+  async latestServerCertificate(db: Knex): Promise<CertificateRow | undefined> {
+    return db<CertificateRow>("certificates").where({ kind: "server" }).orderBy("not_before", "desc").first();
+  },
+
+  async crl(db: Knex): Promise<CrlRow | undefined> {
+    return db<CrlRow>("pki_crl").where({ id: 1 }).first();
+  },
+
+  /**
+   * Takes the next CRL number, holding the CRL row until the transaction ends, so two
+   * regenerations cannot publish the same number or overtake each other.
+   */
+  async lockNextCrlNumber(db: Knex): Promise<bigint> {
+    await db.raw(
+      "insert into pki_crl (id, number, this_update, next_update, ca_fingerprint, der) values (1, 0, now(), now(), '', ''::bytea) on conflict (id) do nothing",
+    );
+    const row = await db<CrlRow>("pki_crl").where({ id: 1 }).forUpdate().first();
+    return BigInt(row?.number ?? 0) + 1n;
+  },
+
+  async saveCrl(db: Knex, row: Omit<CrlRow, "id">): Promise<void> {
+    await db("pki_crl").where({ id: 1 }).update(row);
+  },
+};

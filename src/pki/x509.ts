@@ -1,0 +1,9 @@
+// The metadata shim must run before @peculiar/x509 (and its tsyringe) is evaluated.
+import "./reflect-metadata.js";
+import { webcrypto } from "node:crypto";
+import * as x509 from "@peculiar/x509";
+
+// Node's own WebCrypto does the signing and verifying: no JavaScript crypto in between.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export { x509 };
