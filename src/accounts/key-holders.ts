@@ -3,10 +3,11 @@ import type { SystemActor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
 import type { DomainEvent } from "../events.js";
+import type { Scope } from "../tenancy/roles.js";
 import { tenancyStore } from "../tenancy/store.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import { accountView } from "./views.js";
-import { profileInEffect } from "./visibility.js";
+import { profileInEffect, visibleAccount } from "./visibility.js";
 
 /** What the PKI needs to know of an account whose keys it certifies. */
 export interface KeyHolder {
@@ -63,6 +64,11 @@ export class KeyHolders {
       itEmail,
       groupName: group.name,
     };
+  }
+
+  /** NotFound unless the account is live and within the scope (admin reads of its keys). */
+  async assertVisible(db: Knex, scope: Scope, accountId: string): Promise<void> {
+    await visibleAccount(db, scope, accountId);
   }
 
   /**

@@ -59,6 +59,39 @@ export const pkiStore = {
     return forUpdate ? query.forUpdate() : query;
   },
 
+  /** Certificates of the account neither revoked nor expired at `now` (also not yet valid ones), locked. */
+  async unrevokedCertificatesOf(db: Knex, accountId: string, now: Date): Promise<CertificateRow[]> {
+    return db<CertificateRow>("certificates")
+      .where({ account_id: accountId, kind: "account" })
+      .whereNull("revoked_at")
+      .where("not_after", ">", now)
+      .forUpdate();
+  },
+
+  /** Serialises key changes of one account (two rekeys at once would both see "no valid key"). */
+  async lockAccountKeys(db: Knex, accountId: string): Promise<void> {
+    await db.raw("select pg_advisory_xact_lock(hashtext(?))", [`pki:${accountId}`]);
+  },
+
+  /**
+   * The group and organisation of an account, deleted or not, for the audit of revoking a
+   * deleted account's keys; null when it has no certificates to revoke.
+   */
+  async certificateOwner(
+    db: Knex,
+    accountId: string,
+  ): Promise<{ accountId: string; groupId: string; organisationId: string } | null> {
+    const row = await db("accounts")
+      .join("groups", "groups.id", "accounts.group_id")
+      .where("accounts.id", accountId)
+      .whereExists(db("certificates").where("certificates.account_id", accountId).whereNull("revoked_at"))
+      .first<{ group_id: string; organisation_id: string } | undefined>(
+        "accounts.group_id",
+        "groups.organisation_id",
+      );
+    return row ? { accountId, groupId: row.group_id, organisationId: row.organisation_id } : null;
+  },
+
   async revoke(db: Knex, ids: readonly string[], revokedAt: Date, reason: string): Promise<CertificateRow[]> {
     if (ids.length === 0) return [];
     return db<CertificateRow>("certificates")
@@ -93,6 +126,15 @@ export const pkiStore = {
 
   async latestServerCertificate(db: Knex): Promise<CertificateRow | undefined> {
     return db<CertificateRow>("certificates").where({ kind: "server" }).orderBy("not_before", "desc").first();
+  },
+
+  /** The CRL's number and dates without its bytes, to tell whether the copy in memory is current. */
+  async crlHead(db: Knex): Promise<Omit<CrlRow, "der"> | undefined> {
+    return db<CrlRow>("pki_crl")
+      .select("id", "number", "this_update", "next_update", "ca_fingerprint")
+      .where({ id: 1 })
+      .where("number", ">", 0)
+      .first();
   },
 
   async crl(db: Knex): Promise<CrlRow | undefined> {

@@ -39,6 +39,8 @@ export interface SipRuntime {
   addresses(): Array<{ transport: TransportName; address: string; port: number }>;
   /** Writes queued binding changes now. */
   flush(): Promise<void>;
+  /** Re-reads sip.tlsCertFile and sip.tlsKeyFile (a renewed certificate) for new TLS and WSS connections. */
+  reloadCertificate(): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,8 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       endpoint: null,
       addresses: () => workers.addresses(),
       flush: async () => {},
+      // Workers read the files when they start; a renewal reaches them at their next restart.
+      reloadCertificate: () => {},
       close: () => workers.close(),
     };
   }
@@ -184,6 +188,10 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       endpoint,
       addresses: () => endpoint.addresses(),
       flush: () => location.flush(),
+      reloadCertificate: () => {
+        const files = tlsFiles(config);
+        if (files) endpoint.replaceCertificate(files);
+      },
       close: () => lifecycle.close(),
     };
   });
