@@ -58,10 +58,8 @@ export class CertificateAuthority {
 
   /** Checks the material (a CA certificate whose public key matches the key) and builds the CA. */
   static async fromMaterial(material: CaMaterial): Promise<CertificateAuthority> {
-    const chain = new x509.X509Certificates();
-    chain.import(material.chainPem.includes("BEGIN") ? material.chainPem : material.certificatePem);
     const certificate = new x509.X509Certificate(material.certificatePem);
-    const list = [...chain].filter(
+    const list = pemCertificates(material.chainPem).filter(
       (c) => c.serialNumber !== certificate.serialNumber || c.issuer !== certificate.issuer,
     );
     const basic = certificate.getExtension(x509.BasicConstraintsExtension);
@@ -194,6 +192,12 @@ export class CertificateAuthority {
       privateKey: KeyObject.from(keys.privateKey),
     });
   }
+}
+
+/** Every certificate in a PEM text, in order. */
+export function pemCertificates(text: string): x509.X509Certificate[] {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((block) => new x509.X509Certificate(block));
 }
 
 /** SHA-256 of the DER, uppercase hex in colon-separated pairs (how openssl and browsers show it). */
