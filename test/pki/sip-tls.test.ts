@@ -7,8 +7,9 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 function handshake(port: number, ca: string, verify = true): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, servername: "localhost", ca, rejectUnauthorized: verify }, () =>
-      resolve(socket),
+    const socket = connect(
+      { host: "127.0.0.1", port, servername: "localhost", ca, rejectUnauthorized: verify },
+      () => resolve(socket),
     );
     socket.once("error", reject);
   });
