@@ -372,6 +372,35 @@ const matrix: Record<string, Cell> = {
     }),
   },
 
+  // The PKI: admin routes on an account of group G, public CA files, digest-authenticated client routes.
+  revokeAccountKeys: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/revoke-keys`,
+      body: { reason: "superseded" },
+    }),
+  },
+  listAccountCertificates: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/certificates`,
+    }),
+  },
+  getCaChain: { expect: everyone(200), request: get("/pki/ca.pem") },
+  getCrl: { expect: everyone(200), request: get("/pki/crl") },
+  getCrlPem: { expect: everyone(200), request: get("/pki/crl.pem") },
+  getAccountKeys: { expect: everyone(401), request: get("/pki/keys/100000?sipDomain=a.example.net") },
+  rekeyClient: {
+    expect: everyone(401),
+    request: async () => ({
+      method: "POST",
+      path: "/client/rekey",
+      body: { sipDomain: "a.example.net", csr: "-", reason: "initial" },
+    }),
+  },
+
   listAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events") },
   exportAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events.csv") },
 };
