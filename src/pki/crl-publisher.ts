@@ -41,7 +41,7 @@ export class CrlPublisher {
     const thisUpdate = this.clock.now();
     const nextUpdate = new Date(thisUpdate.getTime() + this.options.validitySeconds * 1000);
     const entries: CrlEntry[] = [];
-    for await (const row of store.revokedForCrl(trx, thisUpdate)) {
+    for (const row of await store.revokedForCrl(trx, thisUpdate)) {
       entries.push({
         serial: row.serial,
         revokedAt: new Date(row.revoked_at),
@@ -54,7 +54,7 @@ export class CrlPublisher {
       this_update: thisUpdate,
       next_update: nextUpdate,
       ca_fingerprint: ca.fingerprint,
-      der,
+      der_base64: der.toString("base64"),
     });
     const published = { number: number.toString(), thisUpdate, nextUpdate, der, pem: crlPem(der) };
     this.logger.debug({ number: published.number, entries: entries.length }, "PKI: CRL regenerated");
@@ -89,7 +89,7 @@ export class CrlPublisher {
     if (this.cached?.number === String(row.number)) return this.cached;
     const full = await store.crl(this.db.knex);
     if (!full) return this.current();
-    const der = Buffer.from(full.der);
+    const der = Buffer.from(full.der_base64, "base64");
     this.cached = {
       number: String(full.number),
       thisUpdate: new Date(full.this_update),

@@ -9,6 +9,7 @@ import {
   octetString,
   oid,
   sequence,
+  sequenceOf,
   time,
   tlv,
 } from "./der.js";
@@ -79,7 +80,7 @@ export function buildCrl(input: {
     ca.subjectDer,
     time(input.thisUpdate),
     time(input.nextUpdate),
-    ...(entries.length > 0 ? [sequence(...entries)] : []),
+    ...(entries.length > 0 ? [sequenceOf(entries)] : []),
     extensions,
   );
   const signature = sign(ca.algorithm.hash, tbs, { key: ca.privateKey, dsaEncoding: "der" });

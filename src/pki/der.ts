@@ -12,11 +12,17 @@ function lengthBytes(length: number): Buffer {
 }
 
 export function tlv(tag: number, ...content: Buffer[]): Buffer {
+  return tlvOf(tag, content);
+}
+
+/** The same from an array: a CRL's 100,000 entries are too many for a spread call's arguments. */
+export function tlvOf(tag: number, content: readonly Buffer[]): Buffer {
   const body = content.length === 1 ? (content[0] as Buffer) : Buffer.concat(content);
   return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
 }
 
-export const sequence = (...content: Buffer[]): Buffer => tlv(0x30, ...content);
+export const sequence = (...content: Buffer[]): Buffer => tlvOf(0x30, content);
+export const sequenceOf = (content: readonly Buffer[]): Buffer => tlvOf(0x30, content);
 
 /** A positive INTEGER from hex (a serial number), with the leading zero DER wants when the top bit is set. */
 export function integerFromHex(hex: string): Buffer {

@@ -24,7 +24,7 @@ export interface CrlRow {
   this_update: Date;
   next_update: Date;
   ca_fingerprint: string;
-  der: Buffer | Uint8Array;
+  der_base64: string;
 }
 
 /** The PKI's SQL: issued certificates, their revocation, the current CRL. */
@@ -101,35 +101,20 @@ export const pkiStore = {
       .returning("*");
   },
 
-  /** Every revoked certificate a CRL at `now` must list: the ones not yet expired. */
-  async *revokedForCrl(
+  /** Every revoked certificate a CRL at `now` must list: the ones not yet expired, in no particular order. */
+  async revokedForCrl(
     db: Knex,
     now: Date,
-  ): AsyncGenerator<{ serial: string; revoked_at: Date; revocation_reason: string | null }> {
-    // Pages by serial rather than one 100,000-row result, so memory stays flat.
-    let after = "";
-    for (;;) {
-      const rows: Array<{ serial: string; revoked_at: Date; revocation_reason: string | null }> = await db(
-        "certificates",
-      )
-        .select("serial", "revoked_at", "revocation_reason")
-        .whereNotNull("revoked_at")
-        .where("not_after", ">", now)
-        .where("serial", ">", after)
-        .orderBy("serial")
-        .limit(20_000);
-      yield* rows;
-      if (rows.length < 20_000) return;
-      after = (rows[rows.length - 1] as { serial: string }).serial;
-    }
-  },
-
-  async latestServerCertificate(db: Knex): Promise<CertificateRow | undefined> {
-    return db<CertificateRow>("certificates").where({ kind: "server" }).orderBy("not_before", "desc").first();
+  ): Promise<Array<{ serial: string; revoked_at: Date; revocation_reason: string | null }>> {
+    // One query: paging by serial sorted 100,000 rows for nothing (a CRL's order does not matter).
+    return db("certificates")
+      .select("serial", "revoked_at", "revocation_reason")
+      .whereNotNull("revoked_at")
+      .where("not_after", ">", now);
   },
 
   /** The CRL's number and dates without its bytes, to tell whether the copy in memory is current. */
-  async crlHead(db: Knex): Promise<Omit<CrlRow, "der"> | undefined> {
+  async crlHead(db: Knex): Promise<Omit<CrlRow, "der_base64"> | undefined> {
     return db<CrlRow>("pki_crl")
       .select("id", "number", "this_update", "next_update", "ca_fingerprint")
       .where({ id: 1 })
@@ -147,7 +132,7 @@ export const pkiStore = {
    */
   async lockNextCrlNumber(db: Knex): Promise<bigint> {
     await db.raw(
-      "insert into pki_crl (id, number, this_update, next_update, ca_fingerprint, der) values (1, 0, now(), now(), '', ''::bytea) on conflict (id) do nothing",
+      "insert into pki_crl (id, number, this_update, next_update, ca_fingerprint, der_base64) values (1, 0, now(), now(), '', '') on conflict (id) do nothing",
     );
     const row = await db<CrlRow>("pki_crl").where({ id: 1 }).forUpdate().first();
     return BigInt(row?.number ?? 0) + 1n;

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,17 +77,8 @@ export function openssl(
 ): { ok: boolean; output: string } {
   const dir = mkdtempSync(join(tmpdir(), "provisiond-openssl-"));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  try {
-    const output = execFileSync("openssl", args, {
-      cwd: dir,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return { ok: true, output };
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
-  }
+  const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  return { ok: run.status === 0, output: `${run.stdout ?? ""}${run.stderr ?? ""}` };
 }
 
 /** `openssl verify -crl_check` of a certificate against the served chain and CRL. */

@@ -364,6 +364,28 @@ describe(`the certificate authority on ${databaseKind}`, () => {
     expect(details.status).toBe("active");
   });
 
+  it("signs the CRL again before its nextUpdate passes, with a higher number", async () => {
+    const read = async () =>
+      new x509.X509Crl(Buffer.from(await (await fetch(`${t.url}/pki/crl`)).arrayBuffer()));
+    const first = await read();
+    expect(first.nextUpdate?.getTime()).toBe(first.thisUpdate.getTime() + 86_400_000);
+    // pki.crlRefreshAheadSeconds (3600) before nextUpdate, a new one is signed.
+    clock.advance(86_400_000 - 3_600_000 + 1000);
+    try {
+      const second = await read();
+      expect(second.thisUpdate.getTime()).toBeGreaterThan(first.thisUpdate.getTime());
+      expect(second.nextUpdate?.getTime()).toBeGreaterThan(first.nextUpdate?.getTime() ?? 0);
+      const text = openssl(["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"], {
+        "crl.der": Buffer.from(second.rawData),
+      });
+      const numbers = (await t.db.database.knex("pki_crl").select("number"))[0];
+      expect(text.output).toMatch(new RegExp(`CRL Number: *\\n? *${numbers.number}\\b`));
+      expect((await read()).thisUpdate.getTime()).toBe(second.thisUpdate.getTime());
+    } finally {
+      clock.set(new Date());
+    }
+  });
+
   it("revokes a deleted account's keys", async () => {
     const account = await createKeyAccount(op, t.url);
     const issued = (await account.device.rekey(await makeCsr(), "initial")).json as unknown as IssuedAnswer;
