@@ -6,7 +6,7 @@ import { NotFoundError } from "../errors.js";
 import type { DomainEvent } from "../events.js";
 import type { Scope } from "../tenancy/roles.js";
 import type { RevocationReason } from "./crl.js";
-import type { CrlPublisher, PublishedCrl } from "./crl-publisher.js";
+import type { CrlHead, CrlPublisher } from "./crl-publisher.js";
 import type { Revocation } from "./revocation.js";
 import { pkiStore as store } from "./store.js";
 import { type CertificateView, certificateView } from "./views.js";
@@ -29,7 +29,7 @@ export interface PkiAccounts {
   assertAccountWritable(actor: Actor, accountId: string): Promise<void>;
 }
 
-export const crlReference = (crl: PublishedCrl) => ({
+export const crlReference = (crl: CrlHead) => ({
   number: crl.number,
   thisUpdate: crl.thisUpdate.toISOString(),
   nextUpdate: crl.nextUpdate.toISOString(),
@@ -61,13 +61,13 @@ export class AccountKeys {
   /** "Revoke all keys": every valid certificate revoked, the CRL regenerated, in one transaction. */
   async revokeAll(actor: Actor, accountId: string, reason: RevocationReason) {
     await this.accounts.assertAccountWritable(actor, accountId);
-    const { revoked, crl } = await this.db.knex.transaction(async (trx) => {
+    const { revoked, crl, published } = await this.db.knex.transaction(async (trx) => {
       await store.lockAccountKeys(trx, accountId);
       const holder = await this.accounts.keyHolders.find(trx, { id: accountId });
       if (!holder) throw new NotFoundError("no such account");
       return this.revocation.revokeAccountKeys(trx, { holder, reason, actor });
     });
-    this.crl.adopt(crl);
+    if (published) this.crl.adopt(published);
     const now = this.clock.now();
     return { accountId, revoked: revoked.map((row) => certificateView(row, now)), crl: crlReference(crl) };
   }
@@ -84,7 +84,7 @@ export class AccountKeys {
         actor,
       });
     });
-    if (result) this.crl.adopt(result.crl);
+    if (result?.published) this.crl.adopt(result.published);
     return result?.revoked.length ?? 0;
   }
 }

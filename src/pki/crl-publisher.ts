@@ -6,10 +6,14 @@ import type { CertificateAuthority } from "./certificate-authority.js";
 import { buildCrl, type CrlEntry, crlPem, type RevocationReason, revocationReasons } from "./crl.js";
 import { pkiStore as store } from "./store.js";
 
-export interface PublishedCrl {
+/** Which CRL is in force, without its bytes. */
+export interface CrlHead {
   number: string;
   thisUpdate: Date;
   nextUpdate: Date;
+}
+
+export interface PublishedCrl extends CrlHead {
   der: Buffer;
   pem: string;
 }
@@ -61,6 +65,25 @@ export class CrlPublisher {
     return published;
   }
 
+  /** The CRL in force as `trx` sees it, if it is current (signed by this CA, not due); else null. */
+  async headIn(trx: Knex): Promise<CrlHead | null> {
+    const row = await store.crlHead(trx);
+    if (!row || this.isDue(row)) return null;
+    return {
+      number: String(row.number),
+      thisUpdate: new Date(row.this_update),
+      nextUpdate: new Date(row.next_update),
+    };
+  }
+
+  private isDue(row: { ca_fingerprint: string; next_update: Date }): boolean {
+    const now = this.clock.now().getTime();
+    return (
+      row.ca_fingerprint !== this.ca().fingerprint ||
+      new Date(row.next_update).getTime() - this.options.refreshAheadSeconds * 1000 <= now
+    );
+  }
+
   /** Remembers a CRL a committed transaction published, so this process serves it at once. */
   adopt(crl: PublishedCrl): void {
     if (!this.cached || BigInt(crl.number) >= BigInt(this.cached.number)) this.cached = crl;
@@ -69,12 +92,7 @@ export class CrlPublisher {
   /** The CRL to serve: the stored one, regenerated first when missing, due, or signed by another CA. */
   async current(): Promise<PublishedCrl> {
     const row = await store.crlHead(this.db.knex);
-    const now = this.clock.now().getTime();
-    const due =
-      !row ||
-      row.ca_fingerprint !== this.ca().fingerprint ||
-      new Date(row.next_update).getTime() - this.options.refreshAheadSeconds * 1000 <= now;
-    if (due) {
+    if (!row || this.isDue(row)) {
       this.regenerating ??= this.db.knex
         .transaction((trx) => this.regenerate(trx))
         .then((crl) => {

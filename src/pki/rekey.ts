@@ -66,7 +66,7 @@ export class Rekeying {
         reason: body.reason,
         actor,
       });
-      const { revoked, crl } = await this.deps.revocation.revokeAccountKeys(trx, {
+      const { revoked, crl, published } = await this.deps.revocation.revokeAccountKeys(trx, {
         holder,
         // Under duress the old key may be in the coercer's hands.
         reason: body.reason === "duress" ? "keyCompromise" : "superseded",
@@ -74,9 +74,9 @@ export class Rekeying {
         keep: issued.row.id,
       });
       if (body.reason === "duress") events.push(...(await this.duress(trx, holder, address, actor)));
-      return { issued, revoked, crl };
+      return { issued, revoked, crl, published };
     });
-    this.deps.crl.adopt(result.crl);
+    if (result.published) this.deps.crl.adopt(result.published);
     await this.deps.events.publish(events);
     const now = clock.now();
     return {

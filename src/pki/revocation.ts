@@ -3,7 +3,7 @@ import type { Actor, SystemActor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
 import type { RevocationReason } from "./crl.js";
-import type { CrlPublisher, PublishedCrl } from "./crl-publisher.js";
+import type { CrlHead, CrlPublisher, PublishedCrl } from "./crl-publisher.js";
 import type { CertificateHolder } from "./issue-certificate.js";
 import { type CertificateRow, pkiStore as store } from "./store.js";
 
@@ -28,7 +28,7 @@ export class Revocation {
       /** A certificate issued in this transaction that stays valid (a rekey's new key). */
       keep?: string;
     },
-  ): Promise<{ revoked: CertificateRow[]; crl: PublishedCrl }> {
+  ): Promise<{ revoked: CertificateRow[]; crl: CrlHead; published: PublishedCrl | null }> {
     const now = this.clock.now();
     const candidates = (await store.unrevokedCertificatesOf(trx, input.holder.accountId, now)).filter(
       (row) => row.id !== input.keep,
@@ -53,7 +53,11 @@ export class Revocation {
         })),
       );
     }
-    const crl = await this.crl.regenerate(trx);
-    return { revoked, crl };
+    // Nothing revoked (a first key): the CRL in force already says everything; re-signing 100,000
+    // entries for nothing would cost seconds.
+    const unchanged = revoked.length === 0 ? await this.crl.headIn(trx) : null;
+    if (unchanged) return { revoked, crl: unchanged, published: null };
+    const published = await this.crl.regenerate(trx);
+    return { revoked, crl: published, published };
   }
 }

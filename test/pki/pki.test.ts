@@ -386,6 +386,17 @@ describe(`the certificate authority on ${databaseKind}`, () => {
     }
   });
 
+  it("does not re-sign the CRL for a first key, which revokes nothing", async () => {
+    const crlNumber = async () => String((await t.db.database.knex("pki_crl").first("number"))?.number);
+    await fetch(`${t.url}/pki/crl`);
+    const before = await crlNumber();
+    const account = await createKeyAccount(op, t.url);
+    const answer = (await account.device.rekey(await makeCsr(), "initial")).json as unknown as IssuedAnswer;
+    expect(answer.revoked).toEqual([]);
+    expect(answer.crl.number).toBe(before);
+    expect(await crlNumber()).toBe(before);
+  });
+
   it("revokes a deleted account's keys", async () => {
     const account = await createKeyAccount(op, t.url);
     const issued = (await account.device.rekey(await makeCsr(), "initial")).json as unknown as IssuedAnswer;
