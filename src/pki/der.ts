@@ -66,3 +66,26 @@ export const octetString = (content: Buffer): Buffer => tlv(0x04, content);
 export const bitString = (content: Buffer): Buffer => tlv(0x03, Buffer.from([0]), content);
 export const enumerated = (value: number): Buffer => tlv(0x0a, Buffer.from([value]));
 export const explicit = (tagNumber: number, content: Buffer): Buffer => tlv(0xa0 | tagNumber, content);
+
+/** Where one TLV's content lies (definite lengths only, as DER has). */
+export function readTlv(der: Buffer, offset: number): { tag: number; start: number; end: number } {
+  const tag = der[offset] as number;
+  let length = der[offset + 1] as number;
+  let start = offset + 2;
+  if (length & 0x80) {
+    const bytes = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < bytes; i++) length = length * 256 + (der[start + i] as number);
+    start += bytes;
+  }
+  return { tag, start, end: start + length };
+}
+
+/** The subjectPublicKey bits of a SubjectPublicKeyInfo (what RFC 5280's key identifier hashes). */
+export function subjectPublicKeyBits(spki: Buffer): Buffer {
+  const outer = readTlv(spki, 0);
+  const algorithm = readTlv(spki, outer.start);
+  const bits = readTlv(spki, algorithm.end);
+  if (bits.tag !== 0x03) throw new Error("not a SubjectPublicKeyInfo");
+  return spki.subarray(bits.start + 1, bits.end);
+}
