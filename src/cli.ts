@@ -10,6 +10,8 @@ import { AppError } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startServer } from "./main.js";
 import { packageVersion } from "./package-info.js";
+import { type CaCommandResult, importCa, initCa } from "./pki/ca-commands.js";
+import { caKeyTypes } from "./pki/key-algorithms.js";
 import { roles } from "./tenancy/roles.js";
 import { TenancyService } from "./tenancy/service.js";
 
@@ -175,6 +177,53 @@ function tokenThroughTheApi(
   ].join("\n");
 }
 
+function printCa(what: string, done: CaCommandResult): void {
+  // The fingerprint alone on stdout, so scripts can pin it; the rest to stderr.
+  process.stdout.write(`${done.fingerprint}\n`);
+  process.stderr.write(
+    `provisiond: ${what} ${done.intermediate ? "intermediate" : "root"} CA "${done.subject}" in ${done.dir}, valid until ${done.notAfter.toISOString()}\n`,
+  );
+}
+
+async function caInit(options: {
+  keyType?: (typeof caKeyTypes)[number];
+  subject?: string;
+  validityDays?: number;
+  parentCert?: string;
+  parentKey?: string;
+  force?: boolean;
+}): Promise<void> {
+  const config = loadConfigOrExit();
+  try {
+    const parentPassphrase = process.env.PROVISIOND_PARENT_KEY_PASSPHRASE;
+    printCa(
+      "created",
+      await initCa(config, {
+        ...options,
+        ...(parentPassphrase ? { parentPassphrase } : {}),
+        now: new Date(),
+      }),
+    );
+  } catch (error) {
+    fail(undefined, error, "could not create the CA");
+  }
+}
+
+async function caImport(options: {
+  cert: string;
+  key: string;
+  chain?: string;
+  force?: boolean;
+}): Promise<void> {
+  const config = loadConfigOrExit();
+  try {
+    const keyPassphrase = process.env.PROVISIOND_IMPORT_KEY_PASSPHRASE;
+    printCa("imported", await importCa(config, { ...options, ...(keyPassphrase ? { keyPassphrase } : {}) }));
+  } catch (error) {
+    fail(undefined, error, "could not import the CA");
+  }
+}
+
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1)
@@ -208,5 +257,28 @@ program
   .option("--name <label>", "a label to recognise the token by")
   .option("--expires-in-days <days>", "make the token expire", positiveInteger)
   .action(createToken);
+
+const ca = program
+  .command("ca")
+  .description("the certificate authority (docs/pki.md); restart the server after a change");
+ca.command("init")
+  .description("create a root CA, or an intermediate signed by a parent; prints its SHA-256 fingerprint")
+  .addOption(new Option("--key-type <type>", "the CA's key (default pki.caKeyType)").choices(caKeyTypes))
+  .option("--subject <dn>", 'the CA\'s subject, e.g. "CN=Example Secure Phones CA, O=Example"')
+  .option("--validity-days <days>", "how long the CA certificate is valid", positiveInteger)
+  .option("--parent-cert <file>", "an intermediate: the parent CA's certificate (PEM)")
+  .option(
+    "--parent-key <file>",
+    "an intermediate: the parent's key (PEM; passphrase in PROVISIOND_PARENT_KEY_PASSPHRASE)",
+  )
+  .option("--force", "replace an existing CA (rotation)")
+  .action(caInit);
+ca.command("import")
+  .description("take an existing CA's certificate and key; the key is stored encrypted with pki.caPassphrase")
+  .requiredOption("--cert <file>", "the CA certificate (PEM)")
+  .requiredOption("--key <file>", "its private key (PEM; passphrase in PROVISIOND_IMPORT_KEY_PASSPHRASE)")
+  .option("--chain <file>", "the CA's parents up to the root (PEM)")
+  .option("--force", "replace an existing CA (rotation)")
+  .action(caImport);
 
 await program.parseAsync(process.argv);

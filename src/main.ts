@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import { CredentialCipher, loadCredentialKey } from "./accounts/credentials.js";
 import { Profiles } from "./accounts/profiles.js";
@@ -22,7 +23,9 @@ import { drainHttp, listenHttp } from "./http/server.js";
 import { createLicensing } from "./licensing/setup.js";
 import { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
+import { Outbox } from "./messaging/outbox.js";
 import { packageVersion } from "./package-info.js";
+import { createPki, type Pki } from "./pki/service.js";
 import { registrationsOf } from "./sip/binding-store.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
@@ -47,6 +50,8 @@ export interface RunningServer {
   /** Account changes, for capabilities that react to them (registrar, PKI). */
   readonly events: DomainEvents;
   readonly accounts: AccountService;
+  /** The certificate authority: issuing (for provisioning), revocation, CRL, the server's certificate. */
+  readonly pki: Pki;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
@@ -119,6 +124,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     lifecycle.defer("license checks", () => licensing.drain());
     accounts.addDetailSection("license", (accountId) => licensing.service.details(accountId));
+    const pki = await createPki({
+      config: config.pki,
+      dataDir: config.database.dataDir,
+      database,
+      clock,
+      logger,
+      audit,
+      accounts: {
+        keyHolders: accounts.keyHolders,
+        assertAccountWritable: (actor, id) => accounts.assertAccountWritable(actor, id),
+        findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
+      },
+      outbox: new Outbox(clock),
+      events,
+      authFailures: {
+        limit: config.sip.authFailureLimit,
+        windowSeconds: config.sip.authFailureWindowSeconds,
+      },
+    });
+    lifecycle.defer("pki", () => pki.close());
+    accounts.addDetailSection("certificates", (accountId) => pki.certificates(accountId));
     let sip: SipRuntime | null = null;
     accounts.addDetailSection("registrations", async (accountId) => {
       await sip?.flush();
@@ -139,6 +165,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...auditRoutes(audit),
       ...accountRoutes(accounts),
       ...licensing.routes,
+      ...pki.routes,
     );
 
     const listener = createHttpListener({
@@ -164,11 +191,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
     logger.info({ url, version: packageVersion }, "provisiond listening");
     if (config.sip.enabled) {
+      const sipConfig = await sipTlsFromPki(config.sip, pki);
+      if (sipConfig !== config.sip) {
+        const stopRenewal = pki.serverCertificate.schedule(() => sip?.reloadCertificate());
+        lifecycle.defer("server certificate renewal", stopRenewal);
+      }
       sip = await lifecycle.open(
         "sip",
         () =>
           startSip({
-            config: config.sip,
+            config: sipConfig,
             knex: database.knex,
             databaseKind: database.kind,
             shared: {
@@ -206,6 +238,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, sip, close };
+    return { url, database, httpServer, routes, events, accounts, pki, sip, close };
   });
+}
+
+/**
+ * The SIP configuration with its TLS files: the operator's (sip.tlsCertFile and sip.tlsKeyFile)
+ * when they exist, else a certificate this CA issues for pki.serverHostNames, so a fresh install
+ * has working SIP TLS. The same object back means the operator's files are used.
+ */
+async function sipTlsFromPki(config: Config["sip"], pki: Pki): Promise<Config["sip"]> {
+  const wantsTls = config.listen.some((spec) => spec.transport === "tls" || spec.transport === "wss");
+  if (!wantsTls || (existsSync(config.tlsCertFile) && existsSync(config.tlsKeyFile))) return config;
+  await pki.serverCertificate.ensure();
+  return {
+    ...config,
+    tlsCertFile: pki.serverCertificate.certFile,
+    tlsKeyFile: pki.serverCertificate.keyFile,
+  };
 }

@@ -105,6 +105,8 @@ export const profileSettingsShape = {
     .max(digestAlgorithmNames.length)
     .refine((list) => new Set(list).size === list.length, "lists an algorithm twice")
     .default(["MD5"]),
+  /** A rekey with the duress code also disables the account (the alert to the group's IT goes out either way). */
+  duressDisablesAccount: z.boolean().default(false),
   snom: z
     .object({
       firmwareUrl: downloadUrl.nullable().default(null),

@@ -8,11 +8,13 @@ import { Accounts } from "./accounts.js";
 import { AccountCreation } from "./create-accounts.js";
 import type { CredentialCipher } from "./credentials.js";
 import { InactiveTenants } from "./inactive-tenants.js";
+import { KeyHolders } from "./key-holders.js";
 import type { Profiles } from "./profiles.js";
 import { type GroupAccess, type LicenseContext, type SipSubscriber, Subscribers } from "./subscribers.js";
 
 export type { DetailSection, DetailSections } from "./account-details.js";
 export type { AccountDraft } from "./create-accounts.js";
+export type { KeyHolder } from "./key-holders.js";
 export type { LicenseContext, SipSubscriber } from "./subscribers.js";
 
 /**
@@ -25,6 +27,8 @@ export class AccountService {
   readonly creation: AccountCreation;
   readonly details: AccountDetails;
   readonly profiles: Profiles;
+  /** What the PKI reads and does to the accounts whose keys it certifies. */
+  readonly keyHolders: KeyHolders;
   private readonly subscribers: Subscribers;
 
   constructor(
@@ -40,6 +44,7 @@ export class AccountService {
     this.details = new AccountDetails(db, parts.audit);
     this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));
     this.profiles = parts.profiles;
+    this.keyHolders = new KeyHolders(clock, parts.audit);
   }
 
   /** Registers a section of the account "refresh" owned by another capability (registrations, license...). */

@@ -175,6 +175,45 @@ const sipSchema = z
     },
   );
 
+/** The certificate authority (src/pki, docs/pki.md). */
+const pkiSchema = z
+  .object({
+    /** Where the CA (certificate, chain, encrypted key) and the server's own certificate live; null: <dataDir>/pki. */
+    dir: z.string().min(1).nullable(),
+    /** Encrypts the CA key; null: one is generated into <dir>/ca.passphrase on first start. */
+    caPassphrase: z.string().min(12).nullable(),
+    /** The key of a CA the first start (or `ca init`) creates. */
+    caKeyType: z.enum(["ecdsa-p256", "rsa-3072"]),
+    caSubject: z.string().min(4).max(500),
+    caValidityDays: z.coerce.number().int().min(30).max(36_500),
+    /** How long a CRL is valid (its nextUpdate); it is regenerated crlRefreshAheadSeconds before. */
+    crlValiditySeconds: seconds(90 * 86_400).pipe(z.number().min(300)),
+    crlRefreshAheadSeconds: seconds(30 * 86_400).pipe(z.number().min(60)),
+    /** Written into issued certificates as their CRL distribution point; null: none. */
+    crlDistributionUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    /** Names of the server's own TLS certificate when sip.tlsCertFile does not exist (comma-separated). */
+    serverHostNames: z
+      .string()
+      .transform((value) =>
+        value
+          .split(",")
+          .map((part) => part.trim().toLowerCase())
+          .filter((part) => part !== ""),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z0-9.:-]+$/, "must be host names or IP addresses")).min(1)),
+    serverCertificateDays: z.coerce.number().int().min(1).max(825),
+    serverRenewBeforeSeconds: seconds(365 * 86_400),
+  })
+  .strict()
+  .refine((pki) => pki.crlRefreshAheadSeconds < pki.crlValiditySeconds, {
+    path: ["crlRefreshAheadSeconds"],
+    message: "must be shorter than pki.crlValiditySeconds",
+  })
+  .refine((pki) => pki.serverRenewBeforeSeconds < pki.serverCertificateDays * 86_400, {
+    path: ["serverRenewBeforeSeconds"],
+    message: "must be shorter than pki.serverCertificateDays",
+  });
+
 /** The one configuration object. Every key is documented in README.md. */
 export const configSchema = z
   .object({
@@ -211,6 +250,7 @@ export const configSchema = z
     shutdown: z.object({ graceMs: z.coerce.number().int().min(0).max(600_000) }).strict(),
     license: licenseSchema,
     sip: sipSchema,
+    pki: pkiSchema,
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */
@@ -260,4 +300,8 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_SIP_HANDLE_LOST_CONNECTIONS: "sip.handleLostConnections",
   PROVISIOND_SIP_ALIASES: "sip.aliases",
   PROVISIOND_SIP_WORKERS: "sip.workers",
+  PROVISIOND_PKI_DIR: "pki.dir",
+  PROVISIOND_CA_PASSPHRASE: "pki.caPassphrase",
+  PROVISIOND_PKI_SERVER_HOST_NAMES: "pki.serverHostNames",
+  PROVISIOND_PKI_CRL_DISTRIBUTION_URL: "pki.crlDistributionUrl",
 };

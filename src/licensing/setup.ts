@@ -1,5 +1,6 @@
 import type { Registry } from "prom-client";
 import { DigestAuthenticator } from "../auth/digest.js";
+import { DigestSessions } from "../auth/digest-sessions.js";
 import { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
@@ -9,7 +10,6 @@ import type { Route } from "../http/route.js";
 import type { Logger } from "../logger.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import { LicenseClientAuthenticator } from "./client-auth.js";
-import { DigestSessions } from "./digest-sessions.js";
 import { EnvelopeSigner } from "./envelope-signer.js";
 import { createLicenseMetrics } from "./metrics.js";
 import { ResilientVendor } from "./resilient-vendor.js";

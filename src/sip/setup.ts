@@ -44,6 +44,8 @@ export interface SipRuntime {
   addresses(): Array<{ transport: TransportName; address: string; port: number }>;
   /** Writes queued binding changes now. */
   flush(): Promise<void>;
+  /** Re-reads sip.tlsCertFile and sip.tlsKeyFile (a renewed certificate) for new TLS and WSS connections. */
+  reloadCertificate(): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,8 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       endpoint: null,
       addresses: () => workers.addresses(),
       flush: async () => {},
+      // Workers read the files when they start; a renewal reaches them at their next restart.
+      reloadCertificate: () => {},
       close: () => workers.close(),
     };
   }
@@ -253,6 +257,10 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       endpoint,
       addresses: () => endpoint.addresses(),
       flush: () => location.flush(),
+      reloadCertificate: () => {
+        const files = tlsFiles(config);
+        if (files) endpoint.replaceCertificate(files);
+      },
       close: () => lifecycle.close(),
     };
   });

@@ -141,6 +141,11 @@ export class SipEndpoint {
     return listener.connect(remote);
   }
 
+  /** New TLS connections (TLS, WSS) get this key and certificate; open ones keep theirs. */
+  replaceCertificate(tls: TlsFiles): void {
+    for (const listener of this.listeners) listener.replaceCertificate?.(tls.key, tls.cert);
+  }
+
   droppedMessages(): number {
     return this.dropped;
   }

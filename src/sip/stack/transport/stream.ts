@@ -1,6 +1,11 @@
 import type { AddressInfo } from "node:net";
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type TlsOptions, connect as tlsConnect } from "node:tls";
+import {
+  createServer as createTlsServer,
+  type TlsOptions,
+  Server as TlsServer,
+  connect as tlsConnect,
+} from "node:tls";
 import { StreamFramer } from "./framing.js";
 import type { Flow, SocketAddress, TransportEvents, TransportLimits, TransportListener } from "./types.js";
 
@@ -166,6 +171,10 @@ export class StreamListener implements TransportListener {
     const flow = this.adopt(socket);
     if (!flow) throw new Error("connection closed at once");
     return flow;
+  }
+
+  replaceCertificate(key: Buffer, cert: Buffer): void {
+    if (this.server instanceof TlsServer) this.server.setSecureContext({ key, cert, minVersion: "TLSv1.2" });
   }
 
   openConnections(): number {

@@ -52,5 +52,7 @@ export interface TransportListener {
   flow(id: string): Flow | undefined;
   /** A flow to a remote address: for UDP at once, for TCP/TLS a new or existing connection. */
   connect(remote: SocketAddress): Promise<Flow>;
+  /** TLS and WSS listeners: serve new connections with this key and certificate (a renewal). */
+  replaceCertificate?(key: Buffer, cert: Buffer): void;
   close(): Promise<void>;
 }

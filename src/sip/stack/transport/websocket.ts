@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import { createServer as createHttpsServer, Server as HttpsServer } from "node:https";
 import { type WebSocket, WebSocketServer } from "ws";
 import { listenOn, type TlsFiles } from "./stream.js";
 import type { Flow, SocketAddress, TransportEvents, TransportLimits, TransportListener } from "./types.js";
@@ -116,6 +116,10 @@ export class WebSocketListener implements TransportListener {
         return flow;
     }
     throw new Error("WebSocket clients can only be reached over the connection they opened");
+  }
+
+  replaceCertificate(key: Buffer, cert: Buffer): void {
+    if (this.server instanceof HttpsServer) this.server.setSecureContext({ key, cert });
   }
 
   async close(): Promise<void> {

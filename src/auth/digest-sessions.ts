@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { type DigestAlgorithm, digestHash } from "../auth/digest.js";
+import { type DigestAlgorithm, digestHash } from "./digest.js";
 
 interface Session {
   username: string;

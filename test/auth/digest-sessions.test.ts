@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { digestHa1, digestResponse } from "../../src/auth/digest.js";
-import { DigestSessions } from "../../src/licensing/digest-sessions.js";
+import { DigestSessions } from "../../src/auth/digest-sessions.js";
 
 const realm = "a.example";
 const uri = "/license/check";
