@@ -3,6 +3,7 @@ import * as tenancy from "./20261122000100_tenancy.js";
 import * as accounts from "./20261123000100_accounts.js";
 import * as sipBindings from "./20261123000200_sip_bindings.js";
 import * as licenseChecks from "./20261123000300_license_checks.js";
+import * as calls from "./20261202000300_calls.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,4 +20,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261123000100_accounts", accounts],
   ["20261123000200_sip_bindings", sipBindings],
   ["20261123000300_license_checks", licenseChecks],
+  ["20261202000300_calls", calls],
 ];

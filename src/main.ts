@@ -168,6 +168,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             logger,
             events,
             findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
+            announcementLanguage: (accountId) => accounts.announcementLanguage(accountId),
+            dataDir: config.database.dataDir,
           }),
         (runtime) => runtime.close(),
       );

@@ -3,6 +3,7 @@ import type { AuditService } from "../audit/service.js";
 import type { Database } from "../db/database.js";
 import type { TenancyService } from "../tenancy/service.js";
 import { tenancyStore } from "../tenancy/store.js";
+import type { ProfileSettings } from "./schemas.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import { profileInEffect, visibleAccount } from "./visibility.js";
 
@@ -11,6 +12,7 @@ export type GroupAccess = Pick<TenancyService, "groupForWrite">;
 
 export interface SipSubscriber {
   accountId: string;
+  groupId: string;
   username: string;
   sipDomain: string;
   status: AccountRow["status"];
@@ -29,6 +31,7 @@ export interface LicenseContext {
 
 const sipSubscriber = (row: AccountRow): SipSubscriber => ({
   accountId: row.id,
+  groupId: row.group_id,
   username: row.username,
   sipDomain: row.sip_domain,
   status: row.status,
@@ -49,6 +52,13 @@ export class Subscribers {
   async findSipSubscriber(username: string, sipDomain: string): Promise<SipSubscriber | null> {
     const row = await store.findLiveAccount(this.db.knex, { username, sip_domain: sipDomain });
     return row ? sipSubscriber(row) : null;
+  }
+
+  /** The language the server's announcements to this account are played in (its profile's). */
+  async announcementLanguage(accountId: string): Promise<ProfileSettings["announcementLanguage"] | null> {
+    const row = await store.findLiveAccount(this.db.knex, { id: accountId });
+    if (!row) return null;
+    return (await profileInEffect(this.db.knex, row)).settings.announcementLanguage;
   }
 
   /** What the license proxy needs to answer a client. */

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import type { Knex } from "knex";
 import { DigestAuthenticator } from "../auth/digest.js";
 import { FailureLimiter } from "../auth/failure-limiter.js";
@@ -9,11 +10,17 @@ import type { Config } from "../config/schema.js";
 import type { DomainEvents } from "../events.js";
 import { Lifecycle } from "../lifecycle.js";
 import type { Logger } from "../logger.js";
+import { Announcer } from "./announcement.js";
+import { AnnouncementFiles } from "./announcement-files.js";
 import { BindingStore } from "./binding-store.js";
+import { CdrWriter } from "./cdr-store.js";
 import { startSipWorkers } from "./cluster/primary.js";
+import { Dialogs } from "./dialogs.js";
 import { MethodDispatch } from "./dispatch.js";
+import { Forwarding } from "./forwarding.js";
 import { Location } from "./location.js";
 import { Registrar } from "./registrar.js";
+import { Router } from "./router.js";
 import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
 import type { TlsFiles } from "./stack/transport/stream.js";
 import type { TransportName } from "./stack/transport/types.js";
@@ -30,6 +37,10 @@ export interface SipOptions {
   clock: Clock;
   logger: Logger;
   findSipSubscriber: FindSipSubscriber;
+  /** The language of an account's announcements; without it (worker processes) English. */
+  announcementLanguage?: (accountId: string) => Promise<string | null>;
+  /** database.dataDir: where the default announcements go unless sip.announcementsDir says. */
+  dataDir?: string;
   events: DomainEvents;
 }
 
@@ -37,8 +48,10 @@ export interface SipRuntime {
   /** This process's endpoint; null when worker processes serve SIP (sip.workers > 1). */
   readonly endpoint: SipEndpoint | null;
   addresses(): Array<{ transport: TransportName; address: string; port: number }>;
-  /** Writes queued binding changes now. */
+  /** Writes queued binding changes and call records now. */
   flush(): Promise<void>;
+  /** The router (calls and messages); null when worker processes serve SIP. */
+  readonly router: Router | null;
   close(): Promise<void>;
 }
 
@@ -71,6 +84,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       endpoint: null,
       addresses: () => workers.addresses(),
       flush: async () => {},
+      router: null,
       close: () => workers.close(),
     };
   }
@@ -107,6 +121,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       config.credentialCacheSeconds * 1000,
     );
     const windowMs = config.authFailureWindowSeconds * 1000;
+    const nodeId = config.nodeId ?? hostname();
     const registrar = new Registrar(
       {
         digest,
@@ -123,16 +138,41 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
         minExpiresSeconds: config.minExpiresSeconds,
         maxExpiresSeconds: config.maxExpiresSeconds,
         maxContactsPerAccount: config.maxContactsPerAccount,
-        nodeId: config.nodeId ?? hostname(),
+        nodeId,
       },
     );
 
     const dispatch = new MethodDispatch(sipLogger).on("REGISTER", (tx) => registrar.handle(tx));
+    const dialogs = new Dialogs();
+    const cdrs = new CdrWriter(options.knex, config.cdrFlushMs, sipLogger);
+    lifecycle.defer("SIP call records", () => cdrs.close());
+    const announcer = new Announcer(
+      new AnnouncementFiles(
+        config.announcementsDir ?? join(options.dataDir ?? "./data", "announcements"),
+        sipLogger,
+      ),
+      sipLogger,
+    );
+    let router: Router | null = null;
 
     const unsubscribe = options.events.subscribe(async (event) => {
       switch (event.type) {
         case "account.disabled":
-        case "account.deleted":
+        case "account.deleted": {
+          const ended = router?.endCallsOf(
+            event.accountId,
+            event.type === "account.disabled" ? "account disabled" : "account deleted",
+          );
+          if (ended)
+            sipLogger.info({ accountId: event.accountId, calls: ended }, "SIP: calls of the account ended");
+          subscribers.forgetAccount(event.accountId);
+          await location.dropAccount(event.accountId);
+          sipLogger.info(
+            { accountId: event.accountId, event: event.type },
+            "SIP: bindings and cached credentials dropped",
+          );
+          return;
+        }
         case "account.passwordChanged":
         case "account.identityChanged":
           subscribers.forgetAccount(event.accountId);
@@ -165,9 +205,38 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
           tls,
           logger: sipLogger,
           onRequest: dispatch.handle,
+          onStrayAck: (request, flow) => router?.strayAck(request, flow),
         }),
       (endpoint) => endpoint.close(),
     );
+
+    router = new Router(
+      {
+        layer: endpoint.transactions,
+        forwarding: new Forwarding(endpoint, nodeId),
+        digest,
+        subscribers,
+        location,
+        dialogs,
+        cdrs,
+        announcer,
+        languageOf: options.announcementLanguage ?? (async () => null),
+        allow: () => dispatch.allow(),
+        clock,
+        logger: sipLogger,
+      },
+      { ringTimeoutSeconds: config.ringTimeoutSeconds },
+    );
+    const calls = router;
+    dispatch
+      .on("INVITE", calls.handle)
+      .on("CANCEL", calls.cancel)
+      .on("BYE", calls.handle)
+      .on("MESSAGE", calls.handle)
+      .on("UPDATE", calls.handle)
+      .on("INFO", calls.handle)
+      .on("PRACK", calls.handle)
+      .on("OPTIONS", calls.handle);
 
     const purge = setInterval(() => {
       location
@@ -183,7 +252,11 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
     return {
       endpoint,
       addresses: () => endpoint.addresses(),
-      flush: () => location.flush(),
+      flush: async () => {
+        await location.flush();
+        await cdrs.flush();
+      },
+      router,
       close: () => lifecycle.close(),
     };
   });
