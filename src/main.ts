@@ -23,6 +23,8 @@ import { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { packageVersion } from "./package-info.js";
 import { registrationsOf } from "./sip/binding-store.js";
+import { CallRecords } from "./sip/call-records.js";
+import { cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
@@ -127,6 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...auditRoutes(audit),
       ...accountRoutes(accounts),
       ...licensing.routes,
+      ...cdrRoutes(new CallRecords(database, clock)),
     );
 
     const listener = createHttpListener({
