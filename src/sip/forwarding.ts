@@ -57,14 +57,16 @@ export class Forwarding {
     return false;
   }
 
-  /** Loose routing (RFC 3261 section 16.4): removes the Route entries that name us. */
-  popOwnRoutes(headers: SipHeaders): void {
+  /** Loose routing (RFC 3261 section 16.4): removes the Route entries that name us; how many. */
+  popOwnRoutes(headers: SipHeaders): number {
+    let popped = 0;
     for (;;) {
       const first = headers.values("route")[0];
-      if (first === undefined) return;
+      if (first === undefined) return popped;
       const uri = parseNameAddr(first)?.parsedUri;
-      if (!uri || uri.scheme === "tel" || !this.isOurs(uri.host, uri.port)) return;
+      if (!uri || uri.scheme === "tel" || !this.isOurs(uri.host, uri.port)) return popped;
       headers.removeFirstValue("route");
+      popped++;
     }
   }
 

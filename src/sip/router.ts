@@ -466,8 +466,13 @@ export class Router {
       return;
     }
     const headers = request.headers.clone();
-    this.deps.forwarding.popOwnRoutes(headers);
+    const ours = this.deps.forwarding.popOwnRoutes(headers);
     const found = this.findDialog(request);
+    if (!found && ours === 0) {
+      // Not a dialog of ours and not routed through us: this proxy relays nothing for strangers.
+      refuse(tx, { name: "no_transaction" });
+      return;
+    }
     let flow: Flow | undefined;
     if (found) {
       const { dialog, fromCaller } = found;
@@ -496,8 +501,10 @@ export class Router {
 
   private async forwardAck(request: SipRequest, _from: Flow): Promise<void> {
     const headers = request.headers.clone();
-    this.deps.forwarding.popOwnRoutes(headers);
+    const ours = this.deps.forwarding.popOwnRoutes(headers);
     const found = this.findDialog(request);
+    // The ACK of a final we (or nobody) sent without a dialog and not routed through us: absorbed.
+    if (!found && ours === 0) return;
     let flow: Flow | undefined;
     if (found) flow = found.fromCaller ? found.dialog.callee.flow : found.dialog.caller.flow;
     if (!flow?.isOpen()) flow = await this.deps.forwarding.toUri(headers.values("route")[0] ?? request.uri);
