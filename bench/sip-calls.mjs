@@ -3,7 +3,7 @@
  * Proxied calls: Kamailio (the anchor in ../shared/anchors/kamailio) and provisiond, one after
  * the other in one run, the same sipp call scenario (test/sip/scenarios/call.xml: INVITE -> 407
  * -> ACK -> INVITE with credentials -> 180 -> 200 -> ACK and BYE through Record-Route -> 200)
- * from 1,000 callers to one callee, a sipp server (uas_answer.xml) registered from its port.
+ * from 1,000 callers to one callee, a sipp server (uas_answer_at_once.xml) registered from its port.
  *
  * The same rule about INVITEs for both: every INVITE is authenticated with proxy digest (407,
  * MD5, qop=auth). Kamailio runs the anchor's configuration with its INVITE route given
@@ -32,8 +32,8 @@ const password = process.env.BENCH_PASSWORD ?? "secret-bench";
 const calleeName = "10999";
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const ladderOf = (value, fallback) => (value ?? fallback).split(",").map(Number);
-const kamRates = ladderOf(process.env.BENCH_KAM_RATES, "1200,1000,800,600,400,200");
-const provRates = ladderOf(process.env.BENCH_PROV_RATES, "100,200,300,400,500,600,800,1000");
+const kamRates = ladderOf(process.env.BENCH_KAM_RATES, "1000,800,600,400,300,200,100");
+const provRates = ladderOf(process.env.BENCH_PROV_RATES, "100,150,200,300,400,500,600,800");
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const kamPort = 5070;
 const provPort = 5080;
@@ -154,7 +154,7 @@ async function runStep(label, rate, port, serverPids) {
     [
       target,
       "-sf",
-      join(scenarios, "uas_answer.xml"),
+      join(scenarios, "uas_answer_at_once.xml"),
       "-i",
       "127.0.0.1",
       "-p",

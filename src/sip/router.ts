@@ -104,7 +104,11 @@ export class Router {
     }
     tx.reply(200);
     const pending = this.pending.get(invite.key);
-    if (!pending) return;
+    if (!pending) {
+      // Still authenticating or looking up the callee: the INVITE ends here, nothing is forked.
+      invite.reply(487);
+      return;
+    }
     if (pending.announcement) pending.announcement.stop();
     else if (pending.proxy) {
       pending.proxy.cancel();
@@ -332,6 +336,11 @@ export class Router {
     record: CallRecord | null,
     caller: SipSubscriber,
   ): void {
+    if (tx.isInvite && tx.state !== "proceeding") {
+      // Cancelled while the callee was looked up.
+      if (record) this.finishRecord(record, 487);
+      return;
+    }
     const key = tx.key;
     const ringTimeoutMs = record ? this.options.ringTimeoutSeconds * 1000 : 0;
     let dialogMade = false;
@@ -437,6 +446,10 @@ export class Router {
     try {
       const language = await this.languageOf(caller.accountId);
       const announcement = await this.deps.announcer.prepare(tx, kind, language, offer);
+      if (tx.state !== "proceeding") {
+        this.finishRecord(record, 487);
+        return;
+      }
       pending.announcement = announcement;
       record.announcement = kind;
       const completed = await announcement.play();
