@@ -168,6 +168,10 @@ async function runStep(label, rate, port, serverPids) {
       "-nostdin",
       "-buff_size",
       "4194304",
+      "-trace_err",
+      "-trace_stat",
+      "-stf",
+      "stat.csv",
     ],
     calleeDir,
   );
@@ -203,6 +207,7 @@ async function runStep(label, rate, port, serverPids) {
       "stat.csv",
       "-fd",
       "1",
+      "-trace_err",
     ],
     dir,
   );

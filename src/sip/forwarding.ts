@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Binding } from "./binding-store.js";
 import type { SipEndpoint } from "./stack/endpoint.js";
 import type { SipHeaders } from "./stack/message.js";
@@ -30,6 +30,16 @@ export class Forwarding {
 
   newBranch(): string {
     return `${branchPrefix}${randomBytes(9).toString("base64url")}`;
+  }
+
+  /**
+   * The branch of a request forwarded statelessly (the ACK of a 2xx): derived from the request's
+   * own top Via, so a retransmission leaves with the same branch and the next hop can tell it is
+   * one (RFC 3261 section 16.11).
+   */
+  statelessBranch(headers: SipHeaders): string {
+    const key = `${headers.values("via")[0] ?? ""}|${headers.get("call-id") ?? ""}|${headers.get("cseq") ?? ""}`;
+    return `${branchPrefix}${createHash("sha256").update(key).digest("base64url").slice(0, 16)}`;
   }
 
   via(flow: Flow, branch: string): string {

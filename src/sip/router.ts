@@ -525,7 +525,10 @@ export class Router {
     const hops = this.maxForwards(request);
     if (hops === 0) return;
     headers.set("Max-Forwards", String(hops - 1));
-    headers.prepend("Via", this.deps.forwarding.via(flow, this.deps.forwarding.newBranch()));
+    headers.prepend(
+      "Via",
+      this.deps.forwarding.via(flow, this.deps.forwarding.statelessBranch(request.headers)),
+    );
     flow.send(
       serializeMessage({ kind: "request", method: "ACK", uri: request.uri, headers, body: request.body }),
     );
