@@ -12,6 +12,7 @@
  * raised step by step and the highest rate with no failed call is kept. The last line is
  * `ratio <provisiond/Kamailio>`.
  *
+ * Ports are picked free (20000-49999) so that other benches on the anchor's ports do not mix in.
  * Environment: KAM_ANCHOR, BENCH_WORK, BENCH_DATABASE_URL (PostgreSQL admin URL; PGlite when
  * unreachable), BENCH_SECONDS (length of each step, default 8), BENCH_KAM_RATES and
  * BENCH_PROV_RATES (comma-separated ladders), BENCH_SKIP_KAMAILIO.
@@ -35,13 +36,29 @@ const ladderOf = (value, fallback) => (value ?? fallback).split(",").map(Number)
 const kamRates = ladderOf(process.env.BENCH_KAM_RATES, "1000,800,600,400,300,200,100");
 const provRates = ladderOf(process.env.BENCH_PROV_RATES, "100,150,200,300,400,500,600,800");
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const kamPort = 5070;
-const provPort = 5080;
-const callerPort = 5072;
-const calleePort = 5075;
+// Ports are picked free at start: other benches on the machine use the anchor's 5070-5080, and
+// Kamailio binds UDP with SO_REUSEADDR, so a second one on the same port silently shares its traffic.
+const [kamPort, provPort, callerPort, calleePort] = await freeUdpPorts(4);
 
 const log = (...args) => console.error("[bench]", ...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Ports free for UDP (and TCP) on loopback, distinct, outside the anchor's 5060-5099. */
+async function freeUdpPorts(count) {
+  const { createSocket } = await import("node:dgram");
+  const ports = [];
+  while (ports.length < count) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if (ports.includes(port)) continue;
+    const free = await new Promise((resolveFree) => {
+      const socket = createSocket("udp4");
+      socket.once("error", () => resolveFree(false));
+      socket.bind(port, "127.0.0.1", () => socket.close(() => resolveFree(true)));
+    });
+    if (free) ports.push(port);
+  }
+  return ports;
+}
 
 async function freeTcpPort() {
   return new Promise((resolvePort) => {
@@ -211,7 +228,10 @@ async function runStep(label, rate, port, serverPids) {
     ],
     dir,
   );
+  // sipp's own -timeout does not always end a run whose calls hang: the bench does.
+  const guard = setTimeout(() => caller.child.kill("SIGKILL"), (seconds + 45) * 1000);
   await caller.done;
+  clearTimeout(guard);
   const wall = (Date.now() - started) / 1000;
   const cpu = ((cpuTicks(serverPids) - ticks0) / 100 / wall) * 100;
   await Promise.race([callee.done, sleep(3000)]);
@@ -239,7 +259,11 @@ async function ladder(name, rates, port, pids, descending) {
 
 /** The anchor's configuration, its INVITE route authenticating like provisiond (proxy digest). */
 function kamailioConfig() {
-  let cfg = readFileSync(join(anchor, "kamailio.cfg"), "utf8").replaceAll("@WORK@", kamWork);
+  let cfg = readFileSync(join(anchor, "kamailio.cfg"), "utf8")
+    .replaceAll("@WORK@", kamWork)
+    .replaceAll("127.0.0.1:5070", `127.0.0.1:${kamPort}`);
+  if (!cfg.includes(`listen=udp:127.0.0.1:${kamPort}`))
+    throw new Error("the anchor's listen line has changed");
   cfg = cfg.replace(
     '\tif (is_method("INVITE")) {\n\t\tt_check_trans();',
     `\tif (is_method("INVITE")) {
@@ -258,8 +282,6 @@ function kamailioConfig() {
 }
 
 async function benchKamailio() {
-  const env = { ...process.env, KAM_WORK: kamWork };
-  spawnSync("sh", [join(anchor, "kam_stop.sh")], { env, stdio: "ignore" });
   const cfg = kamailioConfig();
   log("starting Kamailio (2 workers, subscribers in an htable, INVITEs authenticated)");
   const child = spawn(
