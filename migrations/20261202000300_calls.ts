@@ -23,11 +23,11 @@ export async function up(knex: Knex): Promise<void> {
     t.integer("sip_status").nullable();
     t.text("ended_by").nullable();
     t.text("announcement").nullable();
+    // Lists are newest first; an account's calls are looked up from either side. Group scopes
+    // filter on the time order for now (indexes per group side can come when volumes ask).
     t.index(["started_at", "id"]);
     t.index(["caller_account_id", "started_at"]);
     t.index(["callee_account_id", "started_at"]);
-    t.index(["caller_group_id", "started_at"]);
-    t.index(["callee_group_id", "started_at"]);
   });
 }
 
