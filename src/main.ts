@@ -27,6 +27,8 @@ import { Outbox } from "./messaging/outbox.js";
 import { packageVersion } from "./package-info.js";
 import { createPki, type Pki } from "./pki/service.js";
 import { registrationsOf } from "./sip/binding-store.js";
+import { CallRecords } from "./sip/call-records.js";
+import { cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
@@ -166,6 +168,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...accountRoutes(accounts),
       ...licensing.routes,
       ...pki.routes,
+      ...cdrRoutes(new CallRecords(database, clock)),
     );
 
     const listener = createHttpListener({
@@ -214,6 +217,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
             accountIdsIn: (where) => accounts.accountIdsIn(where),
             findRealm: (sipDomain) => accounts.realmOf(sipDomain),
+            announcementLanguage: (accountId) => accounts.announcementLanguage(accountId),
+            dataDir: config.database.dataDir,
           }),
         (runtime) => runtime.close(),
       );

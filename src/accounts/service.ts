@@ -67,6 +67,11 @@ export class AccountService {
     return this.subscribers.realmOf(sipDomain);
   }
 
+  /** The language of the announcements played to an account (its profile's); null for unknown. */
+  announcementLanguage(accountId: string): ReturnType<Subscribers["announcementLanguage"]> {
+    return this.subscribers.announcementLanguage(accountId);
+  }
+
   /** What the license proxy needs to answer a client. */
   licenseContext(accountId: string): Promise<LicenseContext | null> {
     return this.subscribers.licenseContext(accountId);

@@ -4,6 +4,7 @@ import type { Database } from "../db/database.js";
 import type { TenancyService } from "../tenancy/service.js";
 import { type InactiveTenant, tenancyStore } from "../tenancy/store.js";
 import type { InactiveTenants } from "./inactive-tenants.js";
+import type { ProfileSettings } from "./schemas.js";
 import { type AccountRow, accountsStore as store } from "./store.js";
 import { profileInEffect, visibleAccount } from "./visibility.js";
 
@@ -12,6 +13,7 @@ export type GroupAccess = Pick<TenancyService, "groupForWrite" | "inactiveTenant
 
 export interface SipSubscriber {
   accountId: string;
+  groupId: string;
   username: string;
   sipDomain: string;
   status: AccountRow["status"];
@@ -44,6 +46,7 @@ const sipSubscriber = (row: AccountRow & { inactive_tenant: InactiveTenant }): S
   const inactive = row.inactive_tenant;
   return {
     accountId: row.id,
+    groupId: row.group_id,
     username: row.username,
     sipDomain: row.sip_domain,
     status: inactive ? "disabled" : row.status,
@@ -81,6 +84,13 @@ export class Subscribers {
     if (!settings) return null;
     // Profiles written before the setting existed have the default.
     return { digestAlgorithms: settings.digestAlgorithms ?? ["MD5"] };
+  }
+
+  /** The language the server's announcements to this account are played in (its profile's). */
+  async announcementLanguage(accountId: string): Promise<ProfileSettings["announcementLanguage"] | null> {
+    const row = await store.findLiveAccount(this.db.knex, { id: accountId });
+    if (!row) return null;
+    return (await profileInEffect(this.db.knex, row)).settings.announcementLanguage;
   }
 
   /** What the license proxy needs to answer a client. */

@@ -163,6 +163,12 @@ const sipSchema = z
           .filter((part) => part !== ""),
       )
       .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/, "must be host names or addresses"))),
+    /** Timer C: how long a call rings before the caller gets 408 and the contacts a CANCEL. */
+    ringTimeoutSeconds: seconds(3600).pipe(z.number().min(1)),
+    /** Call records are written behind the calls, in batches this far apart (0: at once). */
+    cdrFlushMs: z.coerce.number().int().min(0).max(60_000),
+    /** Where the default announcements are generated; null: "announcements" in database.dataDir. */
+    announcementsDir: z.string().min(1).nullable(),
   })
   .strict()
   .refine(

@@ -8,11 +8,11 @@ export type MethodHandler = (tx: ServerTransaction) => void | Promise<void>;
 
 /**
  * The method dispatch of the SIP application: which handler answers which request method.
- * The registrar serves REGISTER; the router (calls, messages) and announcements plug in their
- * methods here. OPTIONS is answered with what is served, any other method is refused with 405
- * and the same Allow list; a handler that fails answers 500. A request that requires an
- * extension this server lacks gets 420 before any handler sees it, unless its handler proxies
- * it (a proxy passes Require on: RFC 3261 section 16.6).
+ * The registrar serves REGISTER; the router serves calls and messages (INVITE, CANCEL, BYE,
+ * MESSAGE, UPDATE, INFO, PRACK, OPTIONS). A method without a handler is refused with 405 and the
+ * Allow list (OPTIONS without one is answered 200 with it); a handler that fails answers 500. A
+ * request that requires an extension this server lacks gets 420 before any handler sees it,
+ * unless its handler proxies it (a proxy passes Require on: RFC 3261 section 16.6).
  */
 export class MethodDispatch {
   private readonly handlers = new Map<string, MethodHandler>();
@@ -50,7 +50,7 @@ export class MethodDispatch {
     const handler = this.handlers.get(method);
     if (!handler) {
       if (method === "OPTIONS") tx.reply(200, { headers: [["Allow", this.allow()]] });
-      // Calls and messages are the router's (a later issue); until then say what is served.
+      // A method nobody serves (SUBSCRIBE, REFER, PUBLISH...): say what is served.
       else refuse(tx, { name: "method_not_allowed", allow: this.allow() });
       return;
     }

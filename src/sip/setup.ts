@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
+import { join } from "node:path";
 import type { Knex } from "knex";
 import { DigestAuthenticator } from "../auth/digest.js";
 import { FailureLimiter } from "../auth/failure-limiter.js";
@@ -9,12 +10,18 @@ import type { Config } from "../config/schema.js";
 import type { DomainEvents } from "../events.js";
 import { Lifecycle } from "../lifecycle.js";
 import type { Logger } from "../logger.js";
+import { Announcer } from "./announcement.js";
+import { AnnouncementFiles } from "./announcement-files.js";
 import { BindingStore } from "./binding-store.js";
+import { CdrWriter } from "./cdr-store.js";
 import { startSipWorkers } from "./cluster/primary.js";
+import { Dialogs } from "./dialogs.js";
 import { MethodDispatch } from "./dispatch.js";
+import { Forwarding } from "./forwarding.js";
 import { Location } from "./location.js";
 import { type FindRealm, RealmDirectory } from "./realms.js";
 import { Registrar } from "./registrar.js";
+import { Router } from "./router.js";
 import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
 import type { TlsFiles } from "./stack/transport/stream.js";
 import type { TransportName } from "./stack/transport/types.js";
@@ -35,6 +42,10 @@ export interface SipOptions {
   accountIdsIn: AccountIdsIn;
   /** The digest algorithms of the profile serving a SIP domain. */
   findRealm: FindRealm;
+  /** The language of an account's announcements; without it (worker processes) English. */
+  announcementLanguage?: (accountId: string) => Promise<string | null>;
+  /** database.dataDir: where the default announcements go unless sip.announcementsDir says. */
+  dataDir?: string;
   events: DomainEvents;
 }
 
@@ -42,10 +53,12 @@ export interface SipRuntime {
   /** This process's endpoint; null when worker processes serve SIP (sip.workers > 1). */
   readonly endpoint: SipEndpoint | null;
   addresses(): Array<{ transport: TransportName; address: string; port: number }>;
-  /** Writes queued binding changes now. */
+  /** Writes queued binding changes and call records now. */
   flush(): Promise<void>;
   /** Re-reads sip.tlsCertFile and sip.tlsKeyFile (a renewed certificate) for new TLS and WSS connections. */
   reloadCertificate(): void;
+  /** The router (calls and messages); null when worker processes serve SIP. */
+  readonly router: Router | null;
   close(): Promise<void>;
 }
 
@@ -95,6 +108,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
       flush: async () => {},
       // Workers read the files when they start; a renewal reaches them at their next restart.
       reloadCertificate: () => {},
+      router: null,
       close: () => workers.close(),
     };
   }
@@ -139,6 +153,7 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
     // Filled once the listeners are bound (port 0 and wildcard addresses are known only then).
     const ownHosts = new Set<string>([...config.aliases, hostname().toLowerCase(), "localhost"]);
     const windowMs = config.authFailureWindowSeconds * 1000;
+    const nodeId = config.nodeId ?? hostname();
     const registrar = new Registrar(
       {
         digest,
@@ -156,18 +171,43 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
         minExpiresSeconds: config.minExpiresSeconds,
         maxExpiresSeconds: config.maxExpiresSeconds,
         maxContactsPerAccount: config.maxContactsPerAccount,
-        nodeId: config.nodeId ?? hostname(),
+        nodeId,
         isOwnHost: (host) => ownHosts.has(host),
         handleLostConnections: config.handleLostConnections,
       },
     );
 
     const dispatch = new MethodDispatch(sipLogger).on("REGISTER", (tx) => registrar.handle(tx));
+    const dialogs = new Dialogs();
+    const cdrs = new CdrWriter(options.knex, config.cdrFlushMs, sipLogger);
+    lifecycle.defer("SIP call records", () => cdrs.close());
+    const announcer = new Announcer(
+      new AnnouncementFiles(
+        config.announcementsDir ?? join(options.dataDir ?? "./data", "announcements"),
+        sipLogger,
+      ),
+      sipLogger,
+    );
+    let router: Router | null = null;
 
     const unsubscribe = options.events.subscribe(async (event) => {
       switch (event.type) {
         case "account.disabled":
-        case "account.deleted":
+        case "account.deleted": {
+          const ended = router?.endCallsOf(
+            event.accountId,
+            event.type === "account.disabled" ? "account disabled" : "account deleted",
+          );
+          if (ended)
+            sipLogger.info({ accountId: event.accountId, calls: ended }, "SIP: calls of the account ended");
+          subscribers.forgetAccount(event.accountId);
+          await location.dropAccount(event.accountId);
+          sipLogger.info(
+            { accountId: event.accountId, event: event.type },
+            "SIP: bindings and cached credentials dropped",
+          );
+          return;
+        }
         case "account.passwordChanged":
         case "account.identityChanged":
           subscribers.forgetAccount(event.accountId);
@@ -237,10 +277,42 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
                 ),
               );
           },
+          onStrayAck: (request, flow) => router?.strayAck(request, flow),
         }),
       (endpoint) => endpoint.close(),
     );
     for (const host of ownAddresses(endpoint.addresses().map((bound) => bound.address))) ownHosts.add(host);
+
+    router = new Router(
+      {
+        layer: endpoint.transactions,
+        forwarding: new Forwarding(endpoint, nodeId),
+        digest,
+        realms,
+        subscribers,
+        location,
+        dialogs,
+        cdrs,
+        announcer,
+        languageOf: options.announcementLanguage ?? (async () => null),
+        allow: () => dispatch.allow(),
+        clock,
+        logger: sipLogger,
+      },
+      { ringTimeoutSeconds: config.ringTimeoutSeconds },
+    );
+    const calls = router;
+    // A proxy passes Require on; OPTIONS, which the server may answer itself, is checked here.
+    const proxied = { proxy: true };
+    dispatch
+      .on("INVITE", calls.handle, proxied)
+      .on("CANCEL", calls.cancel, proxied)
+      .on("BYE", calls.handle, proxied)
+      .on("MESSAGE", calls.handle, proxied)
+      .on("UPDATE", calls.handle, proxied)
+      .on("INFO", calls.handle, proxied)
+      .on("PRACK", calls.handle, proxied)
+      .on("OPTIONS", calls.handle);
 
     const purge = setInterval(() => {
       location
@@ -256,11 +328,15 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
     return {
       endpoint,
       addresses: () => endpoint.addresses(),
-      flush: () => location.flush(),
+      flush: async () => {
+        await location.flush();
+        await cdrs.flush();
+      },
       reloadCertificate: () => {
         const files = tlsFiles(config);
         if (files) endpoint.replaceCertificate(files);
       },
+      router,
       close: () => lifecycle.close(),
     };
   });

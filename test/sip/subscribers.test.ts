@@ -6,6 +6,7 @@ import { SubscriberDirectory } from "../../src/sip/subscribers.js";
 function subscriber(ha1: string): SipSubscriber {
   return {
     accountId: "a1",
+    groupId: "g1",
     username: "1001",
     sipDomain: "example.org",
     status: "active",

@@ -407,6 +407,15 @@ const matrix: Record<string, Cell> = {
 
   listAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events") },
   exportAuditEvents: { expect: everyRole(200), request: get("/api/v1/audit-events.csv") },
+  listCdrs: { expect: everyRole(200), request: get("/api/v1/cdrs") },
+  exportCdrs: { expect: everyRole(200), request: get("/api/v1/cdrs.csv") },
+  listAccountCdrs: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/cdrs`,
+    }),
+  },
 };
 
 describe(`role matrix on ${databaseKind}`, () => {

@@ -30,7 +30,25 @@ export type Refusal =
   | { name: "interval_too_brief"; minExpiresSeconds: number }
   | { name: "cseq_out_of_order" }
   | { name: "method_not_allowed"; allow: string }
-  | { name: "server_error" };
+  | { name: "server_error" }
+  /** The router: a call or message needs the caller's credentials (proxy authentication). */
+  | { name: "proxy_unauthorized"; challenges: readonly string[] }
+  | { name: "bad_from" }
+  | { name: "bad_request_uri" }
+  | { name: "caller_mismatch" }
+  | { name: "no_trunk" }
+  | { name: "unknown_user" }
+  | { name: "not_registered" }
+  | { name: "callee_disabled" }
+  | { name: "too_many_hops" }
+  | { name: "loop_detected" }
+  | { name: "no_transaction" }
+  | { name: "no_common_codec" }
+  | { name: "no_answer" }
+  /** The final answer after a disabled caller's announcement, with the reason the caller hears. */
+  | { name: "caller_disabled_announced"; detail: string | null }
+  /** The final answer after "not available" was played to the caller of a disabled account. */
+  | { name: "callee_unavailable_announced" };
 
 export type RefusalName = Refusal["name"];
 
@@ -49,7 +67,14 @@ const phrase = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
   420: "Bad Extension",
+  480: "Temporarily Unavailable",
+  481: "Call/Transaction Does Not Exist",
+  482: "Loop Detected",
+  483: "Too Many Hops",
+  488: "Not Acceptable Here",
   423: "Interval Too Brief",
   500: "Server Internal Error",
 } as const;
@@ -121,7 +146,64 @@ const table: { [N in RefusalName]: (refusal: Extract<Refusal, { name: N }>) => R
   }),
   method_not_allowed: ({ allow }) => ({ status: 405, reason: phrase[405], headers: [["Allow", allow]] }),
   server_error: () => ({ status: 500, reason: phrase[500] }),
+  proxy_unauthorized: ({ challenges }) => ({
+    status: 407,
+    reason: phrase[407],
+    headers: challenges.map((value) => ["Proxy-Authenticate", value] as const),
+  }),
+  bad_from: () => ({
+    status: 400,
+    reason: phrase[400],
+    warning: "From must be the sip: address of an account",
+  }),
+  bad_request_uri: () => ({
+    status: 400,
+    reason: phrase[400],
+    warning: "the Request-URI must be the sip: address of an account",
+  }),
+  caller_mismatch: () => ({
+    status: 403,
+    reason: phrase[403],
+    warning: "credentials do not match the From address",
+  }),
+  no_trunk: () => ({
+    status: 403,
+    reason: phrase[403],
+    warning: "calls and messages stay in the caller's SIP domain: no trunk is configured",
+  }),
+  unknown_user: () => ({ status: 404, reason: phrase[404], warning: "no such account in this domain" }),
+  not_registered: () => ({
+    status: 480,
+    reason: phrase[480],
+    warning: "the account called is not registered",
+  }),
+  callee_disabled: () => ({ status: 403, reason: phrase[403], warning: "the account called is disabled" }),
+  too_many_hops: () => ({ status: 483, reason: phrase[483] }),
+  loop_detected: () => ({ status: 482, reason: phrase[482] }),
+  no_transaction: () => ({ status: 481, reason: phrase[481] }),
+  no_common_codec: () => ({
+    status: 488,
+    reason: phrase[488],
+    warning: "the offer has neither PCMU nor PCMA",
+    headers: [["Accept", "application/sdp"]],
+  }),
+  no_answer: () => ({ status: 408, reason: phrase[408], warning: "no contact answered in time" }),
+  caller_disabled_announced: ({ detail }) => ({
+    status: 403,
+    reason: phrase[403],
+    headers: [["Reason", reasonValue(403, detail ? `account disabled: ${detail}` : "account disabled")]],
+  }),
+  callee_unavailable_announced: () => ({
+    status: 480,
+    reason: phrase[480],
+    headers: [["Reason", reasonValue(480, "the account called is not available")]],
+  }),
 };
+
+/** A Reason header value (RFC 3326) for a SIP status, with the text made safe for quotes. */
+function reasonValue(cause: number, text: string): string {
+  return `SIP;cause=${cause};text="${text.replace(/["\\]/g, "'")}"`;
+}
 
 /** The warn-agent of our Warning headers (RFC 3261 section 20.43). */
 const warnAgent = "provisiond";

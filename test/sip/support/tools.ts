@@ -3,7 +3,7 @@ import { createSocket } from "node:dgram";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 
 /** Whether a real-peer tool is installed. .ci/run installs them, so CI fails when one is missing. */
 export function haveTool(command: string): boolean {
@@ -53,8 +53,10 @@ export async function runSipp(options: {
   scenario: string;
   target: { address: string; port: number };
   transport: "udp" | "tcp";
-  users: Array<[username: string, password: string, domain: string]>;
+  users: Array<[username: string, password: string, domain: string, ...more: string[]]>;
   calls?: number;
+  /** The port sipp sends from (and, for a callee, listens on); a free one when not given. */
+  localPort?: number;
   rate?: number;
   extra?: string[];
   timeoutSeconds?: number;
@@ -62,11 +64,11 @@ export async function runSipp(options: {
   const dir = mkdtempSync(join(tmpdir(), "sipp-"));
   const inf = join(dir, "users.csv");
   writeFileSync(inf, `SEQUENTIAL\n${options.users.map((u) => u.join(";")).join("\n")}\n`);
-  const localPort = await freePort();
+  const localPort = options.localPort ?? (await freePort());
   const args = [
     `${options.target.address}:${options.target.port}`,
     "-sf",
-    join(scenarioDir, options.scenario),
+    isAbsolute(options.scenario) ? options.scenario : join(scenarioDir, options.scenario),
     "-inf",
     inf,
     "-i",
