@@ -4,6 +4,7 @@ import * as accounts from "./20261123000100_accounts.js";
 import * as sipBindings from "./20261123000200_sip_bindings.js";
 import * as licenseChecks from "./20261123000300_license_checks.js";
 import * as outbox from "./20261202000200_outbox.js";
+import * as messaging from "./20261202000250_messaging.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,4 +22,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261123000200_sip_bindings", sipBindings],
   ["20261123000300_license_checks", licenseChecks],
   ["20261202000200_outbox", outbox],
+  ["20261202000250_messaging", messaging],
 ];
