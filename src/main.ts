@@ -21,6 +21,7 @@ import { drainHttp, listenHttp } from "./http/server.js";
 import { createLicensing } from "./licensing/setup.js";
 import { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
+import { createMessaging, type Messaging } from "./messaging/setup.js";
 import { packageVersion } from "./package-info.js";
 import { registrationsOf } from "./sip/binding-store.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
@@ -46,6 +47,8 @@ export interface RunningServer {
   /** Account changes, for capabilities that react to them (registrar, PKI). */
   readonly events: DomainEvents;
   readonly accounts: AccountService;
+  /** The outbox (for other capabilities' messages), its queue and delivery. */
+  readonly messaging: Messaging;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
@@ -112,6 +115,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await sip?.flush();
       return registrationsOf(database.knex, accountId, clock.now());
     });
+    let serverUrl = "";
+    const messaging = createMessaging({
+      config: config.messaging,
+      redisUrl: config.redis.url,
+      database,
+      clock,
+      logger,
+      accounts,
+      organisations: tenancy.organisations,
+      audit,
+      registry: metrics.registry,
+      serverUrl: () => serverUrl,
+    });
+    accounts.addDetailSection("messages", async (accountId) => messaging.messagesOf(accountId));
     const routes: Route[] = [];
     let openApiDocument: object | undefined;
     routes.push(
@@ -127,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...auditRoutes(audit),
       ...accountRoutes(accounts),
       ...licensing.routes,
+      ...messaging.routes,
     );
 
     const listener = createHttpListener({
@@ -149,6 +167,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       () => listenHttp(listener, config.http),
       // When a later start step fails: cut at once. close() below drains with the grace period first.
       ({ server }) => (server.listening ? drainHttp(server, 0, logger) : undefined),
+    );
+    serverUrl = url;
+    // After the listener: links and the gateway's callback URL name this server.
+    await lifecycle.open(
+      "message delivery",
+      () => messaging.start(),
+      () => messaging.close(),
     );
     logger.info({ url, version: packageVersion }, "provisiond listening");
     if (config.sip.enabled) {
@@ -192,6 +217,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, sip, close };
+    return { url, database, httpServer, routes, events, accounts, messaging, sip, close };
   });
 }

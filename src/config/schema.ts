@@ -174,6 +174,8 @@ const messagingSchema = z
     retryBaseMs: z.coerce.number().int().min(1).max(3_600_000),
     retryMaxMs: z.coerce.number().int().min(1).max(86_400_000),
     concurrency: z.coerce.number().int().min(1).max(256),
+    /** BullMQ key prefix: installations (or tests) sharing one Redis keep apart by it. */
+    queuePrefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "letters, digits and _ . : - only"),
     sms: z
       .object({
         gateway: z.enum(["log", "http", "smpp"]),

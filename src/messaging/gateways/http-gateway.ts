@@ -107,7 +107,10 @@ export function callbackReport(body: Record<string, unknown>): DeliveryReport | 
   const reason = body.ErrorCode ?? body.ErrorMessage ?? body.reason;
   const reasonText = reason === undefined || reason === null || reason === "" ? undefined : String(reason);
   if (raw === "delivered") return { gatewayMessageId: id, status: "delivered" };
-  if (raw === "sent") return { gatewayMessageId: id, status: "sent" };
+  // Intermediate states (queued, accepted, sending, sent) change nothing we show.
+  if (["sent", "queued", "accepted", "sending", "scheduled"].includes(raw)) {
+    return { gatewayMessageId: id, status: "sent" };
+  }
   if (raw === "failed" || raw === "undelivered" || raw === "rejected") {
     return { gatewayMessageId: id, status: "failed", reason: reasonText ?? raw };
   }
