@@ -143,7 +143,7 @@ function withDetails(variables: Record<string, string>): Record<string, string> 
 
 export function renderText(text: string, variables: Record<string, string>): string {
   const values = withDetails(variables);
-  return text.replace(placeholderPattern, (whole, name: string) => {
+  return text.replace(placeholderPattern, (_whole, name: string) => {
     const value = values[name];
     if (value === undefined)
       throw new TemplateRenderError(`the template needs {${name}}, which was not given`);
