@@ -115,7 +115,8 @@ export class RespClient {
     this.socket = null;
     const error = new Error("Connection closed");
     for (const waiting of this.pending.splice(0)) waiting.reject(error);
-    if (wasConnected) this.onclose?.(this.closedByUs ? undefined : error);
+    // No error to onclose: BullMQ's adapter would re-emit it on clients nobody listens to; it reconnects either way.
+    if (wasConnected) this.onclose?.();
   }
 
   private receive(chunk: Buffer): void {

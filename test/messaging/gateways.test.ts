@@ -10,7 +10,10 @@ import { type MessageBody, startFakeHttpGateway, waitFor, waitForStatus } from "
 
 const callbackSecret = "callback-secret-0123456789";
 
-async function tenantWithAccount(op: ApiClient, phoneNumber: string): Promise<{ tenant: Tenant; account: AccountBody }> {
+async function tenantWithAccount(
+  op: ApiClient,
+  phoneNumber: string,
+): Promise<{ tenant: Tenant; account: AccountBody }> {
   const tenant = await createTenant(op);
   const account = await op.ok<AccountBody>("POST", "/api/v1/accounts", {
     groupId: tenant.groupId,
@@ -38,7 +41,14 @@ describe(`the HTTP gateway (Twilio preset) on ${databaseKind}`, () => {
           sms: {
             gateway: "http",
             timeoutMs: 300,
-            http: { preset: "twilio", url: gateway.url, username: "AC123", password: "tok", from: "+41440000000", callbackSecret },
+            http: {
+              preset: "twilio",
+              url: gateway.url,
+              username: "AC123",
+              password: "tok",
+              from: "+41440000000",
+              callbackSecret,
+            },
           },
         },
       },
@@ -133,12 +143,17 @@ describe(`the HTTP gateway (Twilio preset) on ${databaseKind}`, () => {
       expect.stringMatching(/^retry in \d+ s: no answer within 300 ms$/),
     ]);
     const requests = gateway.requests.filter((r) => r.form.get("To") === "+41791000004");
-    expect(new Set(requests.map((r) => r.headers["idempotency-key"]))).toEqual(new Set([queued.idempotencyKey]));
+    expect(new Set(requests.map((r) => r.headers["idempotency-key"]))).toEqual(
+      new Set([queued.idempotencyKey]),
+    );
 
     const { account: second } = await tenantWithAccount(op, "+41791000005");
     gateway.behave("+41791000005", "fail");
     const busy = await op.ok<MessageBody>("POST", `/api/v1/accounts/${second.id}/installation-sms`);
-    await waitFor(async () => gateway.requests.filter((r) => r.form.get("To") === "+41791000005").length >= 2, "a retry");
+    await waitFor(
+      async () => gateway.requests.filter((r) => r.form.get("To") === "+41791000005").length >= 2,
+      "a retry",
+    );
     gateway.behave("+41791000005", "accept");
     const sent = await waitForStatus(op, second.id, busy.id, "sent");
     expect(sent.attempts).toBeGreaterThanOrEqual(2);
@@ -195,7 +210,12 @@ describe(`the SMPP gateway on ${databaseKind}`, () => {
           sweepMs: 50,
           sms: {
             gateway: "smpp",
-            smpp: { url: `smpp://127.0.0.1:${port}`, systemId: "provisiond", password: "secret", enquireLinkSeconds: 1 },
+            smpp: {
+              url: `smpp://127.0.0.1:${port}`,
+              systemId: "provisiond",
+              password: "secret",
+              enquireLinkSeconds: 1,
+            },
           },
         },
       },
@@ -251,7 +271,10 @@ describe(`e-mail over SMTP on ${databaseKind}`, () => {
         const chunks: Buffer[] = [];
         stream.on("data", (chunk: Buffer) => chunks.push(chunk));
         stream.on("end", () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString("utf8") });
+          mails.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString("utf8"),
+          });
           callback();
         });
       },
@@ -271,7 +294,11 @@ describe(`e-mail over SMTP on ${databaseKind}`, () => {
       config: {
         messaging: {
           sweepMs: 50,
-          email: { transport: "smtp", smtpUrl: `smtp://127.0.0.1:${port}`, from: "provisiond <alerts@example.net>" },
+          email: {
+            transport: "smtp",
+            smtpUrl: `smtp://127.0.0.1:${port}`,
+            from: "provisiond <alerts@example.net>",
+          },
         },
       },
     });
@@ -284,9 +311,13 @@ describe(`e-mail over SMTP on ${databaseKind}`, () => {
 
   it("sends the activation link and the PKI's duress alert through a real SMTP server", async () => {
     const { tenant, account } = await tenantWithAccount(op, "+41793000001");
-    const link = await op.ok<{ url: string; message: MessageBody }>("POST", `/api/v1/accounts/${account.id}/activation-link`, {
-      email: "owner@example.net",
-    });
+    const link = await op.ok<{ url: string; message: MessageBody }>(
+      "POST",
+      `/api/v1/accounts/${account.id}/activation-link`,
+      {
+        email: "owner@example.net",
+      },
+    );
     await waitForStatus(op, account.id, link.message.id, "sent");
     const mail = mails.find((m) => m.to.includes("owner@example.net"));
     expect(mail?.raw).toContain(link.url);
