@@ -43,7 +43,6 @@ export class RespClient {
   private socket: Socket | null = null;
   private readonly pending: Pending[] = [];
   private buffer: Buffer = Buffer.alloc(0);
-  private closedByUs = false;
 
   constructor(private readonly target: RedisTarget) {}
 
@@ -75,7 +74,6 @@ export class RespClient {
   }
 
   close(): void {
-    this.closedByUs = true;
     this.socket?.destroy();
   }
 
