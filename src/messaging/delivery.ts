@@ -46,7 +46,7 @@ export class Delivery {
   async start(outbox: Outbox): Promise<void> {
     for (const channel of ["sms", "email"] as const) {
       const rate = this.options.ratePerSecond[channel];
-      this.queue.process(jobName[channel], (payload) => this.deliver(String(payload.id)), {
+      this.queue.process(jobName[channel], (payload) => this.deliver(String(payload.id), channel), {
         concurrency: this.options.concurrency,
         // Per second, or per the time one message takes at slow rates (0.5/s: one per 2 s).
         rateLimit:
@@ -99,18 +99,12 @@ export class Delivery {
   }
 
   /** One delivery attempt of one message; a no-op when another worker has it or it is done. */
-  async deliver(id: string): Promise<void> {
+  async deliver(id: string, channel: OutboxChannel): Promise<void> {
     const now = this.clock.now();
     const leaseUntil = new Date(now.getTime() + this.options.leaseSeconds * 1000);
-    const row = await outboxStore.claim(this.db, id, now, leaseUntil);
+    const gateway = this.gateways[channel];
+    const row = await outboxStore.claim(this.db, id, now, leaseUntil, gateway.name);
     if (!row) return;
-    const gateway = this.gateways[row.channel];
-    await outboxStore.transition(
-      this.db,
-      id,
-      { status: "sending", updated_at: now },
-      `attempt ${row.attempts} via ${gateway.name}`,
-    );
     let text = row.text ?? null;
     let subject = row.subject ?? null;
     if (text === null) {

@@ -85,10 +85,16 @@ export const outboxStore = {
   /**
    * Takes a message for one delivery attempt, if it is due: queued and its time has come, or
    * sending under a lease that ran out (the worker died). One UPDATE, so of several workers
-   * racing for it exactly one wins.
+   * racing for it exactly one wins; its history line is written by the same statement.
    */
-  async claim(db: Knex, id: string, now: Date, leaseUntil: Date): Promise<OutboxRow | undefined> {
-    const rows = await db<OutboxRow>("outbox_messages")
+  async claim(
+    db: Knex,
+    id: string,
+    now: Date,
+    leaseUntil: Date,
+    gateway: string,
+  ): Promise<OutboxRow | undefined> {
+    const update = db("outbox_messages")
       .where({ id })
       .andWhere((q) =>
         q
@@ -101,8 +107,16 @@ export const outboxStore = {
         attempts: db.raw("attempts + 1"),
         updated_at: now,
       })
-      .returning("*");
-    return rows[0] as OutboxRow | undefined;
+      .returning("*")
+      .toSQL();
+    const result = await db.raw(
+      `with claimed as (${update.sql}),
+       noted as (insert into outbox_status_history (message_id, status, detail, occurred_at)
+                 select id, 'sending', 'attempt ' || attempts || ' via ' || ?::text, ? from claimed)
+       select * from claimed`,
+      [...update.bindings, gateway, now],
+    );
+    return (result as { rows: OutboxRow[] }).rows[0];
   },
 
   /** Messages a worker should take now: due queued ones and those whose lease ran out. */
@@ -115,7 +129,10 @@ export const outboxStore = {
       .limit(limit);
   },
 
-  /** Moves a message to a new status (only from `from`, when given) and notes it in its history. */
+  /**
+   * Moves a message to a new status (only from `from`, when given) and notes it in its history,
+   * in one statement: delivery writes these for every message, and round trips are its cost.
+   */
   async transition(
     db: Knex,
     id: string,
@@ -125,15 +142,14 @@ export const outboxStore = {
   ): Promise<boolean> {
     const query = db("outbox_messages").where({ id });
     if (from) query.whereIn("status", from);
-    const count = await query.update(change);
-    if (count === 0) return false;
-    await db("outbox_status_history").insert({
-      message_id: id,
-      status: change.status,
-      detail,
-      occurred_at: change.updated_at,
-    });
-    return true;
+    const update = query.update(change).returning("id").toSQL();
+    const result = await db.raw(
+      `with moved as (${update.sql})
+       insert into outbox_status_history (message_id, status, detail, occurred_at)
+       select id, ?, ?, ? from moved returning message_id`,
+      [...update.bindings, change.status, detail, change.updated_at],
+    );
+    return (result as { rows: unknown[] }).rows.length > 0;
   },
 
   async depth(db: Knex): Promise<Array<{ channel: string; status: string; count: number }>> {
