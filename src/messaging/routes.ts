@@ -31,6 +31,12 @@ const sameSecret = (given: string, expected: string): boolean => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
+function organisationOf(own: string | null | undefined, named: string | undefined): string {
+  const id = named ?? own;
+  if (!id) throw new ValidationError([{ path: "query.organisationId", message: "name the organisation" }]);
+  return id;
+}
+
 export function messagingRoutes(parts: MessagingRouteParts): Route[] {
   const tags = ["messaging"];
   return [
@@ -155,6 +161,61 @@ export function messagingRoutes(parts: MessagingRouteParts): Route[] {
         parts.templates.reset(
           input.actor,
           input.params.id,
+          input.params.kind as TemplateKind,
+          input.params.language,
+        ),
+    }),
+    // The starting contract's paths: the caller's organisation, or ?organisationId= for operators.
+    defineRoute({
+      operationId: "listOwnMessageTemplates",
+      method: "get",
+      path: "/api/v1/message-templates",
+      summary: "The message templates of the caller's organisation (operators name it)",
+      tags,
+      access: templateWriters,
+      request: { query: s.templateOrganisationQuery },
+      response: { status: 200, description: "Every kind in every language", schema: s.templateList },
+      handle: (input) =>
+        parts.templates.list(
+          input.actor,
+          organisationOf(input.principal?.organisationId, input.query.organisationId),
+        ),
+    }),
+    defineRoute({
+      operationId: "putOwnMessageTemplate",
+      method: "put",
+      path: "/api/v1/message-templates/{kind}/{language}",
+      summary: "Override a message template of the caller's organisation (operators name it)",
+      tags,
+      access: templateWriters,
+      request: {
+        params: s.templateParams.omit({ id: true }),
+        query: s.templateOrganisationQuery,
+        body: s.templateBody,
+      },
+      response: { status: 200, description: "The template in effect", schema: s.templateSchema },
+      handle: (input) =>
+        parts.templates.put(
+          input.actor,
+          organisationOf(input.principal?.organisationId, input.query.organisationId),
+          input.params.kind as TemplateKind,
+          input.params.language,
+          input.body,
+        ),
+    }),
+    defineRoute({
+      operationId: "resetOwnMessageTemplate",
+      method: "delete",
+      path: "/api/v1/message-templates/{kind}/{language}",
+      summary: "Drop the override of the caller's organisation (operators name it)",
+      tags,
+      access: templateWriters,
+      request: { params: s.templateParams.omit({ id: true }), query: s.templateOrganisationQuery },
+      response: { status: 200, description: "The template in effect", schema: s.templateSchema },
+      handle: (input) =>
+        parts.templates.reset(
+          input.actor,
+          organisationOf(input.principal?.organisationId, input.query.organisationId),
           input.params.kind as TemplateKind,
           input.params.language,
         ),

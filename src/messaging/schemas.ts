@@ -9,7 +9,7 @@ export const messageSchema = z
     id: z.uuid(),
     channel: z.enum(["sms", "email"]),
     kind: z.string(),
-    recipient: z.string(),
+    to: z.string(),
     status: z.enum(statuses),
     text: z.string().nullable(),
     subject: z.string().nullable(),
@@ -56,6 +56,8 @@ export const templateParams = z.object({
   kind: z.enum(templateKindNames as [string, ...string[]]),
   language: z.enum(templateLanguages),
 });
+
+export const templateOrganisationQuery = z.object({ organisationId: z.uuid().optional() }).strict();
 
 export const templateBody = z
   .object({

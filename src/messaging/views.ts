@@ -9,7 +9,7 @@ export const messageView = (row: OutboxRow, history: readonly StatusHistoryRow[]
   id: row.id,
   channel: row.channel,
   kind: row.kind,
-  recipient: row.recipient,
+  to: row.recipient,
   status: row.status,
   text: row.text ?? null,
   subject: row.subject ?? null,

@@ -45,7 +45,7 @@ describe(`messages on the log gateway and the in-process queue, on ${databaseKin
     expect(queued).toMatchObject({
       kind: "installation_sms",
       channel: "sms",
-      recipient: "+41791234567",
+      to: "+41791234567",
       status: "queued",
     });
     expect(queued.text).toMatch(
@@ -138,7 +138,7 @@ describe(`messages on the log gateway and the in-process queue, on ${databaseKin
     expect(link.message).toMatchObject({
       channel: "email",
       kind: "activation_email",
-      recipient: "tablet-user@example.net",
+      to: "tablet-user@example.net",
     });
     expect(link.message.subject).toMatch(/activez votre téléphone sécurisé/);
     expect(link.message.text).toContain(link.url);
@@ -220,6 +220,13 @@ describe(`messages on the log gateway and the in-process queue, on ${databaseKin
       `/api/v1/organisations/${tenant.organisationId}/message-templates`,
     );
     expect(list.items).toHaveLength(4 * 5);
+    const contract = await op.ok<{ items: unknown[] }>(
+      "GET",
+      `/api/v1/message-templates?organisationId=${tenant.organisationId}`,
+    );
+    expect(contract.items).toEqual(list.items);
+    const unnamed = await op.call("GET", "/api/v1/message-templates");
+    expect((unnamed.json as Problem).errors?.map((e) => e.path)).toEqual(["query.organisationId"]);
   });
 
   it("delivers another capability's message (the PKI's duress alert) from its template, and an unknown kind from the fallback", async () => {

@@ -22,7 +22,7 @@ export interface MessageBody {
   id: string;
   channel: string;
   kind: string;
-  recipient: string;
+  to: string;
   status: string;
   text: string | null;
   subject: string | null;
