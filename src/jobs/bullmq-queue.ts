@@ -12,6 +12,8 @@ export class BullmqQueue implements JobQueue {
   readonly kind = "bullmq";
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
+  /** Clients handed to workers: BullMQ treats a given client as the caller's to close. */
+  private readonly workerClients: IRedisClient[] = [];
   private readonly registrations = new Map<string, { handler: JobHandler; options: WorkerOptions }>();
   private readonly connection: IRedisClient;
 
@@ -44,8 +46,10 @@ export class BullmqQueue implements JobQueue {
 
   async start(): Promise<void> {
     for (const [name, { handler, options }] of this.registrations) {
+      const client = this.client();
+      this.workerClients.push(client);
       const worker = new Worker(name, async (job) => handler(job.data as JobPayload), {
-        connection: this.client(),
+        connection: client,
         prefix: this.prefix,
         concurrency: options.concurrency,
         ...(options.rateLimit
@@ -65,7 +69,7 @@ export class BullmqQueue implements JobQueue {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    await this.connection.quit();
+    await Promise.all([this.connection, ...this.workerClients].map((client) => client.quit()));
   }
 
   private queue(name: string): Queue {
