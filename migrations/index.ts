@@ -5,6 +5,7 @@ import * as sipBindings from "./20261123000200_sip_bindings.js";
 import * as licenseChecks from "./20261123000300_license_checks.js";
 import * as pki from "./20261202000100_pki.js";
 import * as outbox from "./20261202000200_outbox.js";
+import * as messaging from "./20261202000250_messaging.js";
 import * as calls from "./20261202000300_calls.js";
 import * as registrar from "./20261202000400_registrar.js";
 import * as tenantDomains from "./20261202000500_tenant_domains.js";
@@ -26,6 +27,7 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261123000300_license_checks", licenseChecks],
   ["20261202000100_pki", pki],
   ["20261202000200_outbox", outbox],
+  ["20261202000250_messaging", messaging],
   ["20261202000300_calls", calls],
   ["20261202000400_registrar", registrar],
   ["20261202000500_tenant_domains", tenantDomains],

@@ -23,7 +23,7 @@ import { drainHttp, listenHttp } from "./http/server.js";
 import { createLicensing } from "./licensing/setup.js";
 import { Lifecycle } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
-import { Outbox } from "./messaging/outbox.js";
+import { createMessaging, type Messaging } from "./messaging/setup.js";
 import { packageVersion } from "./package-info.js";
 import { createPki, type Pki } from "./pki/service.js";
 import { registrationsOf } from "./sip/binding-store.js";
@@ -54,6 +54,8 @@ export interface RunningServer {
   readonly accounts: AccountService;
   /** The certificate authority: issuing (for provisioning), revocation, CRL, the server's certificate. */
   readonly pki: Pki;
+  /** The outbox (for other capabilities' messages), its queue and delivery. */
+  readonly messaging: Messaging;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
@@ -126,6 +128,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     lifecycle.defer("license checks", () => licensing.drain());
     accounts.addDetailSection("license", (accountId) => licensing.service.details(accountId));
+    let serverUrl = "";
+    const messaging = createMessaging({
+      config: config.messaging,
+      redisUrl: config.redis.url,
+      database,
+      clock,
+      logger,
+      accounts,
+      organisations: tenancy.organisations,
+      audit,
+      registry: metrics.registry,
+      serverUrl: () => serverUrl,
+    });
+    accounts.addDetailSection("messages", async (accountId) => messaging.messagesOf(accountId));
     const pki = await createPki({
       config: config.pki,
       dataDir: config.database.dataDir,
@@ -138,7 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         assertAccountWritable: (actor, id) => accounts.assertAccountWritable(actor, id),
         findSipSubscriber: (username, sipDomain) => accounts.findSipSubscriber(username, sipDomain),
       },
-      outbox: new Outbox(clock),
+      outbox: messaging.outbox,
       events,
       authFailures: {
         limit: config.sip.authFailureLimit,
@@ -169,6 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...licensing.routes,
       ...pki.routes,
       ...cdrRoutes(new CallRecords(database, clock)),
+      ...messaging.routes,
     );
 
     const listener = createHttpListener({
@@ -191,6 +208,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       () => listenHttp(listener, config.http),
       // When a later start step fails: cut at once. close() below drains with the grace period first.
       ({ server }) => (server.listening ? drainHttp(server, 0, logger) : undefined),
+    );
+    serverUrl = url;
+    // After the listener: links and the gateway's callback URL name this server.
+    await lifecycle.open(
+      "message delivery",
+      () => messaging.start(),
+      () => messaging.close(),
     );
     logger.info({ url, version: packageVersion }, "provisiond listening");
     if (config.sip.enabled) {
@@ -243,7 +267,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, pki, sip, close };
+    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, close };
   });
 }
 

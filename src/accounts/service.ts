@@ -10,12 +10,18 @@ import type { CredentialCipher } from "./credentials.js";
 import { InactiveTenants } from "./inactive-tenants.js";
 import { KeyHolders } from "./key-holders.js";
 import type { Profiles } from "./profiles.js";
-import { type GroupAccess, type LicenseContext, type SipSubscriber, Subscribers } from "./subscribers.js";
+import {
+  type GroupAccess,
+  type LicenseContext,
+  type MessagingContext,
+  type SipSubscriber,
+  Subscribers,
+} from "./subscribers.js";
 
 export type { DetailSection, DetailSections } from "./account-details.js";
 export type { AccountDraft } from "./create-accounts.js";
 export type { KeyHolder } from "./key-holders.js";
-export type { LicenseContext, SipSubscriber } from "./subscribers.js";
+export type { LicenseContext, MessagingContext, SipSubscriber } from "./subscribers.js";
 
 /**
  * The accounts capability's one entry point for the composition root and other capabilities:
@@ -75,6 +81,16 @@ export class AccountService {
   /** What the license proxy needs to answer a client. */
   licenseContext(accountId: string): Promise<LicenseContext | null> {
     return this.subscribers.licenseContext(accountId);
+  }
+
+  /** An account as messaging writes to it; null for unknown or deleted. */
+  messagingContext(accountId: string): Promise<MessagingContext | null> {
+    return this.subscribers.messagingContext(accountId);
+  }
+
+  /** NotFound unless the actor may see the account. */
+  assertAccountVisible(actor: Actor, accountId: string): Promise<void> {
+    return this.subscribers.assertAccountVisible(actor, accountId);
   }
 
   /** Audits an action another capability took on an account, scoped like the account's own events. */

@@ -56,6 +56,19 @@ const sipSubscriber = (row: AccountRow & { inactive_tenant: InactiveTenant }): S
   };
 };
 
+/** What messaging needs to write to an account's owner: number, kind, language, app links, organisation. */
+export interface MessagingContext {
+  accountId: string;
+  type: AccountRow["type"];
+  status: AccountRow["status"];
+  phoneNumber: string | null;
+  groupId: string;
+  organisationId: string;
+  organisationName: string;
+  language: string;
+  appLinks: { ios: string | null; android: string | null };
+}
+
 /** What other capabilities (the registrar, the license proxy) read of an account and do to it. */
 export class Subscribers {
   constructor(
@@ -105,6 +118,34 @@ export class Subscribers {
       status: row.status,
       sipDomain: row.sip_domain,
     };
+  }
+
+  /** An account as messaging writes to it; null for unknown or deleted. */
+  async messagingContext(accountId: string): Promise<MessagingContext | null> {
+    const row = await store.findLiveAccount(this.db.knex, { id: accountId });
+    if (!row) return null;
+    const profile = await profileInEffect(this.db.knex, row);
+    const organisation = await tenancyStore.findVisibleOrganisation(
+      this.db.knex,
+      { kind: "all" },
+      profile.organisation_id,
+    );
+    return {
+      accountId: row.id,
+      type: row.type,
+      status: row.status,
+      phoneNumber: row.phone_number,
+      groupId: row.group_id,
+      organisationId: profile.organisation_id,
+      organisationName: organisation?.name ?? "",
+      language: profile.settings.announcementLanguage,
+      appLinks: profile.settings.appLinks,
+    };
+  }
+
+  /** NotFound unless the actor may see the account. */
+  async assertAccountVisible(actor: Actor, accountId: string): Promise<void> {
+    await visibleAccount(this.db.knex, actor.principal.scope, accountId);
   }
 
   /**

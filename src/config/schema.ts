@@ -219,6 +219,96 @@ const pkiSchema = z
     path: ["serverRenewBeforeSeconds"],
     message: "must be shorter than pki.serverCertificateDays",
   });
+/** SMS and e-mail delivery (src/messaging, src/jobs). */
+const messagingSchema = z
+  .object({
+    /** Where links in messages point (https://provisioning.example.com); null: this server's own URL. */
+    publicUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    activationLinkSeconds: seconds(365 * 86_400).pipe(z.number().min(60)),
+    /** How often each process looks for due messages the queue may have lost (crash, Redis outage). */
+    sweepMs: z.coerce.number().int().min(10).max(600_000),
+    /** How long a message being handed to a gateway is held before another worker may retry it. */
+    leaseSeconds: seconds(3600).pipe(z.number().min(1)),
+    maxAttempts: z.coerce.number().int().min(1).max(100),
+    retryBaseMs: z.coerce.number().int().min(1).max(3_600_000),
+    retryMaxMs: z.coerce.number().int().min(1).max(86_400_000),
+    concurrency: z.coerce.number().int().min(1).max(256),
+    /** BullMQ key prefix: installations (or tests) sharing one Redis keep apart by it. */
+    queuePrefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "letters, digits and _ . : - only"),
+    sms: z
+      .object({
+        gateway: z.enum(["log", "http", "smpp"]),
+        /** Messages longer than this many segments are refused before they are queued. */
+        maxSegments: z.coerce.number().int().min(1).max(255),
+        /** E.164 prefixes the gateway reaches ("+41,+33"); empty: every number. */
+        reachablePrefixes: z
+          .string()
+          .transform((value) =>
+            value
+              .split(",")
+              .map((part) => part.trim())
+              .filter((part) => part !== ""),
+          )
+          .pipe(z.array(z.string().regex(/^\+\d{1,15}$/, "must be + and digits"))),
+        ratePerSecond: z.coerce.number().min(0.01).max(100_000),
+        timeoutMs: z.coerce.number().int().min(50).max(120_000),
+        http: z
+          .object({
+            preset: z.enum(["generic", "twilio"]),
+            url: z.url({ protocol: /^https?$/ }).nullable(),
+            method: z.enum(["POST", "PUT"]),
+            username: z.string().nullable(),
+            password: z.string().nullable(),
+            bearerToken: z.string().nullable(),
+            from: z.string().nullable(),
+            /** JSON body with {to} {text} {from} {idempotencyKey} {callbackUrl}; null: the preset's body. */
+            bodyTemplate: z.string().nullable(),
+            /** Field of the gateway's JSON answer holding its message id. */
+            messageIdField: z.string().min(1),
+            /** Secret in the status callback URL; null: status callbacks are refused. */
+            callbackSecret: z.string().min(16).nullable(),
+          })
+          .strict(),
+        smpp: z
+          .object({
+            url: z
+              .string()
+              .refine((value) => /^smpps?:\/\//.test(value), "must be an smpp:// or smpps:// URL")
+              .nullable(),
+            systemId: z.string(),
+            password: z.string(),
+            sourceAddr: z.string(),
+            enquireLinkSeconds: seconds(3600).pipe(z.number().min(1)),
+            reconnectMaxMs: z.coerce.number().int().min(10).max(600_000),
+          })
+          .strict(),
+      })
+      .strict()
+      .refine((sms) => sms.gateway !== "http" || sms.http.url !== null, {
+        path: ["http", "url"],
+        message: "is required when messaging.sms.gateway is http",
+      })
+      .refine((sms) => sms.gateway !== "smpp" || sms.smpp.url !== null, {
+        path: ["smpp", "url"],
+        message: "is required when messaging.sms.gateway is smpp",
+      }),
+    email: z
+      .object({
+        transport: z.enum(["log", "smtp"]),
+        smtpUrl: z
+          .string()
+          .refine((value) => /^smtps?:\/\//.test(value), "must be an smtp:// or smtps:// URL")
+          .nullable(),
+        from: z.string().min(3),
+        ratePerSecond: z.coerce.number().min(0.01).max(100_000),
+      })
+      .strict()
+      .refine((email) => email.transport !== "smtp" || email.smtpUrl !== null, {
+        path: ["smtpUrl"],
+        message: "is required when messaging.email.transport is smtp",
+      }),
+  })
+  .strict();
 
 /** The one configuration object. Every key is documented in README.md. */
 export const configSchema = z
@@ -257,6 +347,7 @@ export const configSchema = z
     license: licenseSchema,
     sip: sipSchema,
     pki: pkiSchema,
+    messaging: messagingSchema,
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */
@@ -310,4 +401,14 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_CA_PASSPHRASE: "pki.caPassphrase",
   PROVISIOND_PKI_SERVER_HOST_NAMES: "pki.serverHostNames",
   PROVISIOND_PKI_CRL_DISTRIBUTION_URL: "pki.crlDistributionUrl",
+  PROVISIOND_PUBLIC_URL: "messaging.publicUrl",
+  PROVISIOND_SMS_GATEWAY: "messaging.sms.gateway",
+  PROVISIOND_SMS_HTTP_URL: "messaging.sms.http.url",
+  PROVISIOND_SMS_HTTP_PASSWORD: "messaging.sms.http.password",
+  PROVISIOND_SMS_HTTP_BEARER_TOKEN: "messaging.sms.http.bearerToken",
+  PROVISIOND_SMS_CALLBACK_SECRET: "messaging.sms.http.callbackSecret",
+  PROVISIOND_SMPP_URL: "messaging.sms.smpp.url",
+  PROVISIOND_SMPP_PASSWORD: "messaging.sms.smpp.password",
+  PROVISIOND_EMAIL_TRANSPORT: "messaging.email.transport",
+  PROVISIOND_SMTP_URL: "messaging.email.smtpUrl",
 };

@@ -18,7 +18,7 @@ import { withFastPaths } from "./fast-path.js";
 import type { Metrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import { requestContext } from "./request-context.js";
-import { type HttpAnswer, koaPath, type Route } from "./route.js";
+import { type BodyType, type HttpAnswer, koaPath, type Route } from "./route.js";
 import { validate } from "./validate.js";
 
 export interface HttpAppDependencies {
@@ -45,11 +45,13 @@ function bearerToken(ctx: Context): string | undefined {
 
 type Middleware = (ctx: Context, next: Next) => Promise<unknown>;
 
-function routeHandler(
-  route: Route,
-  deps: HttpAppDependencies,
-  parsers: { json: Middleware; csv: Middleware },
-) {
+const acceptedTypes: Record<BodyType, string[]> = {
+  json: ["application/json", "application/*+json"],
+  csv: ["text/csv"],
+  form: ["application/x-www-form-urlencoded", "application/json"],
+};
+
+function routeHandler(route: Route, deps: HttpAppDependencies, parsers: Record<BodyType, Middleware>) {
   return async (ctx: Context): Promise<void> => {
     let principal: Principal | null = null;
     if (route.access.kind === "token") {
@@ -88,16 +90,16 @@ function routeHandler(
     }
     // Only routes that take a body read one, and only after the caller is known.
     if (route.request?.body) {
-      const csv = route.request.bodyType === "csv";
+      const bodyType = route.request.bodyType ?? "json";
       // is() answers false for a body of another type, null when there is no body at all.
       // No Content-Length and no Transfer-Encoding is no body either (RFC 9112 section 6.3).
       const emptyBody =
         ctx.request.length === 0 || (ctx.request.length === undefined && !ctx.get("transfer-encoding"));
-      const accepted = csv ? ["text/csv"] : ["application/json", "application/*+json"];
+      const accepted = acceptedTypes[bodyType];
       if (!emptyBody && ctx.request.is(...accepted) === false) {
         throw new UnsupportedMediaTypeError(`send the request body as ${accepted[0]}`);
       }
-      if (!emptyBody) await (csv ? parsers.csv : parsers.json)(ctx, async () => {});
+      if (!emptyBody) await parsers[bodyType](ctx, async () => {});
     }
     const params = route.request?.params ? validate(route.request.params, ctx.params, "params") : undefined;
     const query = route.request?.query ? validate(route.request.query, ctx.query, "query") : undefined;
@@ -157,6 +159,12 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
       enableTypes: ["text"],
       extendTypes: { text: ["text/csv"] },
       textLimit: deps.importLimitBytes,
+      encoding: "utf-8",
+    }) as Middleware,
+    form: bodyParser({
+      enableTypes: ["form", "json"],
+      formLimit: deps.bodyLimitBytes,
+      jsonLimit: deps.bodyLimitBytes,
       encoding: "utf-8",
     }) as Middleware,
   };

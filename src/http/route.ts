@@ -5,9 +5,14 @@ import type { Actor } from "../audit/actor.js";
 import type { Principal, Role } from "../tenancy/roles.js";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
-export type BodyType = "json" | "csv";
+export type BodyType = "json" | "csv" | "form";
 
-export const bodyContentTypes: Record<BodyType, string> = { json: "application/json", csv: "text/csv" };
+export const bodyContentTypes: Record<BodyType, string> = {
+  json: "application/json",
+  csv: "text/csv",
+  // Gateways' status callbacks: HTML form posts (Twilio) or JSON.
+  form: "application/x-www-form-urlencoded",
+};
 
 /** What a route needs from its caller; checked by the router before the handler runs. */
 export type Access = { kind: "public" } | { kind: "token"; roles: readonly Role[] };
@@ -67,7 +72,7 @@ export interface RouteSpec<
   summary: string;
   tags: string[];
   access: Access;
-  /** bodyType "csv" takes a text/csv body as a string; the default is JSON. */
+  /** bodyType "csv" takes a text/csv body as a string, "form" a form post or JSON; the default is JSON. */
   request?: { params?: P; query?: Q; body?: B; bodyType?: BodyType };
   response: { status: number; description: string; schema?: R; contentType?: string };
   /** Problem statuses this route can answer besides the ones every route shares. */

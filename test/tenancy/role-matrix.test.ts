@@ -118,6 +118,10 @@ async function freshAccount(
   return account.id;
 }
 
+let phones = 0;
+const nextPhone = () =>
+  `+4178${String(process.pid % 1000).padStart(3, "0")}${String(++phones).padStart(4, "0")}`;
+
 /** Writing a profile of organisation A: the operator and A's company admins only. */
 const profileWrite = (status: number, invisible = 404): Expectation => ({
   ...everyRole(403),
@@ -402,6 +406,85 @@ const matrix: Record<string, Cell> = {
       method: "POST",
       path: "/client/rekey",
       body: { sipDomain: "a.example.net", csr: "-", reason: "initial" },
+    }),
+  },
+  // Messaging
+  sendInstallationSms: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator, { phoneNumber: nextPhone() })}/installation-sms`,
+    }),
+  },
+  sendActivationSms: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator, { phoneNumber: nextPhone() })}/activation-sms`,
+    }),
+  },
+  createActivationLink: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/activation-link`,
+    }),
+  },
+  listAccountMessages: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/messages`,
+    }),
+  },
+  openInstallationLink: { expect: everyone(404), request: get("/i/unknown-code") },
+  listMessageTemplates: {
+    expect: profileWrite(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/organisations/${f.orgA}/message-templates` }),
+  },
+  putMessageTemplate: {
+    expect: profileWrite(200),
+    request: async (f) => ({
+      method: "PUT",
+      path: `/api/v1/organisations/${f.orgA}/message-templates/installation_sms/en`,
+      body: { body: "{organisation}: {link}" },
+    }),
+  },
+  resetMessageTemplate: {
+    expect: profileWrite(200),
+    request: async (f, operator) => {
+      const path = `/api/v1/organisations/${f.orgA}/message-templates/activation_sms/de`;
+      await operator.ok("PUT", path, { body: "{link} {expiresAt}" }, 200);
+      return { method: "DELETE", path };
+    },
+  },
+  listOwnMessageTemplates: {
+    expect: profileWrite(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/message-templates?organisationId=${f.orgA}` }),
+  },
+  putOwnMessageTemplate: {
+    expect: profileWrite(200),
+    request: async (f) => ({
+      method: "PUT",
+      path: `/api/v1/message-templates/installation_sms/it?organisationId=${f.orgA}`,
+      body: { body: "{organisation}: {link}" },
+    }),
+  },
+  resetOwnMessageTemplate: {
+    expect: profileWrite(200),
+    request: async (f, operator) => {
+      const path = `/api/v1/message-templates/activation_sms/es?organisationId=${f.orgA}`;
+      await operator.ok("PUT", path, { body: "{link} {expiresAt}" }, 200);
+      return { method: "DELETE", path };
+    },
+  },
+  // No callback secret configured: every callback is refused.
+  gatewayStatusCallback: {
+    expect: everyone(401),
+    request: async () => ({
+      method: "POST",
+      path: "/api/v1/messaging/status-callbacks/0123456789abcdef0123",
+      body: { id: "SM1", status: "delivered" },
     }),
   },
 

@@ -1,0 +1,161 @@
+/**
+ * Message templates: the built-in text of each kind in each language, and the rendering of
+ * `{placeholder}`s. A kind names the placeholders it offers; a template using any other is
+ * refused when an operator saves it, so a saved template always renders.
+ */
+export const templateLanguages = ["en", "fr", "it", "es", "de"] as const;
+export type TemplateLanguage = (typeof templateLanguages)[number];
+
+export interface TemplateText {
+  subject: string | null;
+  body: string;
+}
+
+interface KindDefinition {
+  channel: "sms" | "email";
+  placeholders: readonly string[];
+  texts: Record<TemplateLanguage, TemplateText>;
+}
+
+const sms = (body: string): TemplateText => ({ subject: null, body });
+
+export const templateKinds = {
+  installation_sms: {
+    channel: "sms",
+    placeholders: ["organisation", "link"],
+    texts: {
+      en: sms("{organisation}: install the secure phone app: {link}"),
+      fr: sms("{organisation} : installez l'application de téléphonie sécurisée : {link}"),
+      it: sms("{organisation}: installa l'app di telefonia sicura: {link}"),
+      es: sms("{organisation}: instale la aplicación de telefonía segura: {link}"),
+      de: sms("{organisation}: Installieren Sie die sichere Telefon-App: {link}"),
+    },
+  },
+  activation_sms: {
+    channel: "sms",
+    placeholders: ["organisation", "link", "expiresAt"],
+    texts: {
+      en: sms(
+        "{organisation}: open this link on your phone to activate the app (valid until {expiresAt}): {link}",
+      ),
+      fr: sms(
+        "{organisation} : ouvrez ce lien sur votre téléphone pour activer l'application (valable jusqu'au {expiresAt}) : {link}",
+      ),
+      it: sms(
+        "{organisation}: apri questo link sul telefono per attivare l'app (valido fino al {expiresAt}): {link}",
+      ),
+      es: sms(
+        "{organisation}: abra este enlace en su teléfono para activar la aplicación (válido hasta {expiresAt}): {link}",
+      ),
+      de: sms(
+        "{organisation}: Öffnen Sie diesen Link auf Ihrem Telefon, um die App zu aktivieren (gültig bis {expiresAt}): {link}",
+      ),
+    },
+  },
+  activation_email: {
+    channel: "email",
+    placeholders: ["organisation", "link", "expiresAt"],
+    texts: {
+      en: {
+        subject: "{organisation}: activate your secure phone",
+        body: "Open this link on the device to activate it:\n\n{link}\n\nThe link works once and expires on {expiresAt}.",
+      },
+      fr: {
+        subject: "{organisation} : activez votre téléphone sécurisé",
+        body: "Ouvrez ce lien sur l'appareil pour l'activer :\n\n{link}\n\nLe lien ne sert qu'une fois et expire le {expiresAt}.",
+      },
+      it: {
+        subject: "{organisation}: attiva il tuo telefono sicuro",
+        body: "Apri questo link sul dispositivo per attivarlo:\n\n{link}\n\nIl link vale una volta e scade il {expiresAt}.",
+      },
+      es: {
+        subject: "{organisation}: active su teléfono seguro",
+        body: "Abra este enlace en el dispositivo para activarlo:\n\n{link}\n\nEl enlace sirve una vez y caduca el {expiresAt}.",
+      },
+      de: {
+        subject: "{organisation}: Aktivieren Sie Ihr sicheres Telefon",
+        body: "Öffnen Sie diesen Link auf dem Gerät, um es zu aktivieren:\n\n{link}\n\nDer Link gilt einmal und läuft am {expiresAt} ab.",
+      },
+    },
+  },
+  duress_alert: {
+    channel: "email",
+    // The PKI sends what it knows; {details} lists every variable it sent.
+    placeholders: ["details"],
+    texts: {
+      en: {
+        subject: "Security alert: a duress code was used",
+        body: "A client used its duress code. Check on the person now.\n\n{details}",
+      },
+      fr: {
+        subject: "Alerte de sécurité : un code de contrainte a été utilisé",
+        body: "Un client a utilisé son code de contrainte. Vérifiez la situation de la personne.\n\n{details}",
+      },
+      it: {
+        subject: "Allarme di sicurezza: è stato usato un codice di coercizione",
+        body: "Un client ha usato il suo codice di coercizione. Verificate subito la persona.\n\n{details}",
+      },
+      es: {
+        subject: "Alerta de seguridad: se usó un código de coacción",
+        body: "Un cliente usó su código de coacción. Compruebe ahora la situación de la persona.\n\n{details}",
+      },
+      de: {
+        subject: "Sicherheitsalarm: ein Nötigungscode wurde verwendet",
+        body: "Ein Client hat seinen Nötigungscode verwendet. Prüfen Sie sofort die Lage der Person.\n\n{details}",
+      },
+    },
+  },
+} satisfies Record<string, KindDefinition>;
+
+export type TemplateKind = keyof typeof templateKinds;
+export const templateKindNames = Object.keys(templateKinds) as TemplateKind[];
+
+const placeholderPattern = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
+
+export function placeholdersOf(text: string): string[] {
+  return [...text.matchAll(placeholderPattern)].map((match) => match[1] as string);
+}
+
+export function isTemplateKind(kind: string): kind is TemplateKind {
+  return Object.hasOwn(templateKinds, kind);
+}
+
+export function languageOf(value: string | null | undefined): TemplateLanguage {
+  return (templateLanguages as readonly string[]).includes(value ?? "") ? (value as TemplateLanguage) : "en";
+}
+
+/** Placeholders a template uses that its kind does not offer (empty: it renders). */
+export function unknownPlaceholders(kind: TemplateKind, template: TemplateText): string[] {
+  const offered = new Set<string>(templateKinds[kind].placeholders);
+  const used = [...placeholdersOf(template.body), ...placeholdersOf(template.subject ?? "")];
+  return [...new Set(used.filter((name) => !offered.has(name)))];
+}
+
+export class TemplateRenderError extends Error {}
+
+/** `{details}` is every variable, one `name: value` a line, for kinds whose senders vary. */
+function withDetails(variables: Record<string, string>): Record<string, string> {
+  const details = Object.entries(variables)
+    .map(([key, value]) => `${key}: ${value}`)
+    .join("\n");
+  return { details, ...variables };
+}
+
+export function renderText(text: string, variables: Record<string, string>): string {
+  const values = withDetails(variables);
+  return text.replace(placeholderPattern, (_whole, name: string) => {
+    const value = values[name];
+    if (value === undefined)
+      throw new TemplateRenderError(`the template needs {${name}}, which was not given`);
+    return value;
+  });
+}
+
+/**
+ * A kind no template knows (a later capability's, before its template exists) still goes out:
+ * a neutral subject naming the kind and the variables as lines, rather than being dropped.
+ */
+export function fallbackTemplate(kind: string): TemplateText {
+  const title = kind.replace(/_/g, " ");
+  return { subject: `provisiond: ${title}`, body: `${title}\n\n{details}` };
+}

@@ -1,0 +1,41 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { RespClient } from "../../src/jobs/redis-client.js";
+
+/** A free loopback port, found by binding port 0 and letting it go. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A redis-server of the test's own (never the shared one), without persistence, to stop and start. */
+export async function startOwnRedis(port: number): Promise<{ stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new RespClient({ host: "127.0.0.1", port });
+    try {
+      await client.connect();
+      await client.send("PING", []);
+      client.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
