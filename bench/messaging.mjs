@@ -124,15 +124,16 @@ async function throughProvisiond(mode, gatewayUrl, redisUrl) {
 }
 
 async function redisReachable(url) {
-  const { RespClient, redisTarget } = await import(join(root, "dist", "src", "jobs", "redis-client.js"));
-  const client = new RespClient(redisTarget(url));
+  const { Redis } = await import("ioredis");
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await client.connect();
-    await client.send("PING", []);
-    client.close();
+    await client.ping();
     return true;
   } catch {
     return false;
+  } finally {
+    client.disconnect();
   }
 }
 

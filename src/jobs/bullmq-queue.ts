@@ -1,12 +1,12 @@
-import { createBunRedisClient, type IRedisClient, Queue, Worker } from "bullmq";
+import { createIORedisClient, type IRedisClient, Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { JobHandler, JobOptions, JobPayload, JobQueue, WorkerOptions } from "./queue.js";
-import { RespClient, redisTarget } from "./redis-client.js";
 
 /**
  * BullMQ on Redis: one BullMQ queue per job name, so a rate limit per job name (per gateway)
- * holds across every process sharing the Redis. Connections go through our RESP client (see
- * redis-client.ts); BullMQ reconnects with backoff when Redis goes away.
+ * holds across every process sharing the Redis. Connections are ioredis clients, which reconnect
+ * with backoff when Redis goes away; BullMQ's workers wait for them instead of failing.
  */
 export class BullmqQueue implements JobQueue {
   readonly kind = "bullmq";
@@ -24,7 +24,6 @@ export class BullmqQueue implements JobQueue {
     private readonly logger: Logger,
   ) {
     this.connection = this.client();
-    this.connection.on("error", (error: Error) => this.logger.warn({ err: error }, "Redis connection error"));
   }
 
   process(name: string, handler: JobHandler, options: WorkerOptions): void {
@@ -85,6 +84,10 @@ export class BullmqQueue implements JobQueue {
   }
 
   private client(): IRedisClient {
-    return createBunRedisClient(new RespClient(redisTarget(this.redisUrl)));
+    // BullMQ's blocking commands must wait out a Redis outage, not fail after a few retries.
+    const redis = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    // ioredis reconnects by itself; each failed attempt is worth a line, not a crash.
+    redis.on("error", (error: Error) => this.logger.warn({ err: error }, "Redis connection error"));
+    return createIORedisClient(redis);
   }
 }

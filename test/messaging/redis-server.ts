@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { RespClient } from "../../src/jobs/redis-client.js";
+import { Redis } from "ioredis";
 
 /** A free loopback port, found by binding port 0 and letting it go. */
 export async function freePort(): Promise<number> {
@@ -20,13 +20,20 @@ export async function startOwnRedis(port: number): Promise<{ stop(): Promise<voi
   );
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const client = new RespClient({ host: "127.0.0.1", port });
+    const client = new Redis({
+      host: "127.0.0.1",
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     try {
       await client.connect();
-      await client.send("PING", []);
-      client.close();
+      await client.ping();
+      client.disconnect();
       break;
     } catch {
+      client.disconnect();
       if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
