@@ -126,6 +126,8 @@ async function throughProvisiond(mode, gatewayUrl, redisUrl) {
 async function redisReachable(url) {
   const { Redis } = await import("ioredis");
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused while it starts: that is what the probe is asking, not an error to report.
+  client.on("error", () => {});
   try {
     await client.connect();
     await client.ping();

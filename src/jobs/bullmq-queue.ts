@@ -1,29 +1,27 @@
-import { createIORedisClient, type IRedisClient, Queue, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { type ConnectionOptions, Queue, Worker } from "bullmq";
 import type { Logger } from "../logger.js";
 import type { JobHandler, JobOptions, JobPayload, JobQueue, WorkerOptions } from "./queue.js";
 
 /**
  * BullMQ on Redis: one BullMQ queue per job name, so a rate limit per job name (per gateway)
- * holds across every process sharing the Redis. Connections are ioredis clients, which reconnect
- * with backoff when Redis goes away; BullMQ's workers wait for them instead of failing.
+ * holds across every process sharing the Redis. BullMQ makes its connections itself (ioredis, with
+ * its error handlers and blocking-safe retry settings); they reconnect with backoff when Redis
+ * goes away, and BullMQ reports the errors on its queues and workers, which we log.
  */
 export class BullmqQueue implements JobQueue {
   readonly kind = "bullmq";
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
-  /** Clients handed to workers: BullMQ treats a given client as the caller's to close. */
-  private readonly workerClients: IRedisClient[] = [];
   private readonly registrations = new Map<string, { handler: JobHandler; options: WorkerOptions }>();
-  private readonly connection: IRedisClient;
+  private readonly connection: ConnectionOptions;
 
   constructor(
-    private readonly redisUrl: string,
+    redisUrl: string,
     /** Keeps the keys of one installation (or one test) apart from others on the same Redis. */
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {
-    this.connection = this.client();
+    this.connection = { url: redisUrl };
   }
 
   process(name: string, handler: JobHandler, options: WorkerOptions): void {
@@ -45,10 +43,8 @@ export class BullmqQueue implements JobQueue {
 
   async start(): Promise<void> {
     for (const [name, { handler, options }] of this.registrations) {
-      const client = this.client();
-      this.workerClients.push(client);
       const worker = new Worker(name, async (job) => handler(job.data as JobPayload), {
-        connection: client,
+        connection: this.connection,
         prefix: this.prefix,
         concurrency: options.concurrency,
         ...(options.rateLimit
@@ -68,7 +64,6 @@ export class BullmqQueue implements JobQueue {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    await Promise.all([this.connection, ...this.workerClients].map((client) => client.quit()));
   }
 
   private queue(name: string): Queue {
@@ -81,13 +76,5 @@ export class BullmqQueue implements JobQueue {
       this.queues.set(name, queue);
     }
     return queue;
-  }
-
-  private client(): IRedisClient {
-    // BullMQ's blocking commands must wait out a Redis outage, not fail after a few retries.
-    const redis = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
-    // ioredis reconnects by itself; each failed attempt is worth a line, not a crash.
-    redis.on("error", (error: Error) => this.logger.warn({ err: error }, "Redis connection error"));
-    return createIORedisClient(redis);
   }
 }
