@@ -8,6 +8,7 @@ import {
   ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
+  PayloadTooLargeError,
   RateLimitedError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
@@ -28,6 +29,8 @@ export interface HttpAppDependencies {
   bodyLimitBytes: number;
   /** Limit of text/csv bodies (account imports). */
   importLimitBytes: number;
+  /** Limit of audio/wav bodies (uploaded announcements); importLimitBytes unless given. */
+  audioLimitBytes?: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
   /**
    * Refused API tokens per client address (src/auth, the same limiter SIP and license checks use).
@@ -49,7 +52,29 @@ const acceptedTypes: Record<BodyType, string[]> = {
   json: ["application/json", "application/*+json"],
   csv: ["text/csv"],
   form: ["application/x-www-form-urlencoded", "application/json"],
+  wav: ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"],
 };
+
+/** Reads the body as bytes into ctx.request.body, refusing more than limitBytes with 413. */
+function rawBody(limitBytes: number): Middleware {
+  return async (ctx) => {
+    const declared = ctx.request.length;
+    if (declared !== undefined && declared > limitBytes) {
+      throw new PayloadTooLargeError(`the request body is larger than ${limitBytes} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) {
+        ctx.req.resume();
+        throw new PayloadTooLargeError(`the request body is larger than ${limitBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    (ctx.request as { body?: unknown }).body = Buffer.concat(chunks);
+  };
+}
 
 function routeHandler(route: Route, deps: HttpAppDependencies, parsers: Record<BodyType, Middleware>) {
   return async (ctx: Context): Promise<void> => {
@@ -167,6 +192,7 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
       jsonLimit: deps.bodyLimitBytes,
       encoding: "utf-8",
     }) as Middleware,
+    wav: rawBody(deps.audioLimitBytes ?? deps.importLimitBytes),
   };
   for (const route of deps.routes) {
     router[route.method](route.operationId, koaPath(route.path), routeHandler(route, deps, parsers));
