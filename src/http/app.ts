@@ -58,21 +58,28 @@ const acceptedTypes: Record<BodyType, string[]> = {
 /** Reads the body as bytes into ctx.request.body, refusing more than limitBytes with 413. */
 function rawBody(limitBytes: number): Middleware {
   return async (ctx) => {
+    const tooLarge = () => new PayloadTooLargeError(`the request body is larger than ${limitBytes} bytes`);
     const declared = ctx.request.length;
-    if (declared !== undefined && declared > limitBytes) {
-      throw new PayloadTooLargeError(`the request body is larger than ${limitBytes} bytes`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limitBytes) {
+    if (declared !== undefined && declared > limitBytes) throw tooLarge();
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limitBytes) {
+          chunks.push(chunk);
+          return;
+        }
+        // The rest is read and dropped, so the 413 reaches the client over the same connection.
+        ctx.req.off("data", onData);
         ctx.req.resume();
-        throw new PayloadTooLargeError(`the request body is larger than ${limitBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    (ctx.request as { body?: unknown }).body = Buffer.concat(chunks);
+        reject(tooLarge());
+      };
+      ctx.req.on("data", onData);
+      ctx.req.once("end", () => resolve(Buffer.concat(chunks)));
+      ctx.req.once("error", reject);
+    });
+    (ctx.request as { body?: unknown }).body = body;
   };
 }
 
