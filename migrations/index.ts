@@ -9,6 +9,7 @@ import * as messaging from "./20261202000250_messaging.js";
 import * as calls from "./20261202000300_calls.js";
 import * as registrar from "./20261202000400_registrar.js";
 import * as tenantDomains from "./20261202000500_tenant_domains.js";
+import * as announcements from "./20261202000600_announcements.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -31,4 +32,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261202000300_calls", calls],
   ["20261202000400_registrar", registrar],
   ["20261202000500_tenant_domains", tenantDomains],
+  ["20261202000600_announcements", announcements],
 ];

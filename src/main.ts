@@ -26,10 +26,12 @@ import type { Logger } from "./logger.js";
 import { createMessaging, type Messaging } from "./messaging/setup.js";
 import { packageVersion } from "./package-info.js";
 import { createPki, type Pki } from "./pki/service.js";
+import { AnnouncementUploads } from "./sip/announcement-uploads.js";
 import { registrationsOf } from "./sip/binding-store.js";
 import { CallRecords } from "./sip/call-records.js";
-import { cdrRoutes } from "./sip/routes.js";
+import { announcementRoutes, cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
+import { UploadedAnnouncements } from "./sip/uploaded-announcements.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
 
@@ -168,6 +170,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await sip?.flush();
       return registrationsOf(database.knex, accountId, clock.now());
     });
+    const uploadedAnnouncements = new UploadedAnnouncements(database.knex, clock, logger);
+    const announcementUploads = new AnnouncementUploads(
+      database,
+      clock,
+      audit,
+      tenancy.organisations,
+      uploadedAnnouncements,
+      config.sip.announcementMaxSeconds,
+    );
     const routes: Route[] = [];
     let openApiDocument: object | undefined;
     routes.push(
@@ -185,6 +196,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...licensing.routes,
       ...pki.routes,
       ...cdrRoutes(new CallRecords(database, clock)),
+      ...announcementRoutes(announcementUploads),
       ...messaging.routes,
     );
 
@@ -194,6 +206,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       routes,
       bodyLimitBytes: config.http.bodyLimitBytes,
       importLimitBytes: config.http.importLimitBytes,
+      // The longest allowed announcement as 8 kHz 16-bit audio, and room for the WAV chunks around it.
+      audioLimitBytes: config.sip.announcementMaxSeconds * 16_000 + 64 * 1024,
       authenticate: (bearer) => tenancy.authenticate(bearer),
       authFailures: new FailureLimiter(
         config.http.authFailureLimit,
@@ -242,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             accountIdsIn: (where) => accounts.accountIdsIn(where),
             findRealm: (sipDomain) => accounts.realmOf(sipDomain),
             announcementLanguage: (accountId) => accounts.announcementLanguage(accountId),
+            uploadedAnnouncements,
             dataDir: config.database.dataDir,
           }),
         (runtime) => runtime.close(),

@@ -169,6 +169,8 @@ const sipSchema = z
     cdrFlushMs: z.coerce.number().int().min(0).max(60_000),
     /** Where the default announcements are generated; null: "announcements" in database.dataDir. */
     announcementsDir: z.string().min(1).nullable(),
+    /** The longest announcement an organisation may upload. */
+    announcementMaxSeconds: seconds(600).pipe(z.number().min(1)),
   })
   .strict()
   .refine(

@@ -8,6 +8,7 @@ import {
   ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
+  PayloadTooLargeError,
   RateLimitedError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
@@ -28,6 +29,8 @@ export interface HttpAppDependencies {
   bodyLimitBytes: number;
   /** Limit of text/csv bodies (account imports). */
   importLimitBytes: number;
+  /** Limit of audio/wav bodies (uploaded announcements); importLimitBytes unless given. */
+  audioLimitBytes?: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
   /**
    * Refused API tokens per client address (src/auth, the same limiter SIP and license checks use).
@@ -49,7 +52,36 @@ const acceptedTypes: Record<BodyType, string[]> = {
   json: ["application/json", "application/*+json"],
   csv: ["text/csv"],
   form: ["application/x-www-form-urlencoded", "application/json"],
+  wav: ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"],
 };
+
+/** Reads the body as bytes into ctx.request.body, refusing more than limitBytes with 413. */
+function rawBody(limitBytes: number): Middleware {
+  return async (ctx) => {
+    const tooLarge = () => new PayloadTooLargeError(`the request body is larger than ${limitBytes} bytes`);
+    const declared = ctx.request.length;
+    if (declared !== undefined && declared > limitBytes) throw tooLarge();
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limitBytes) {
+          chunks.push(chunk);
+          return;
+        }
+        // The rest is read and dropped, so the 413 reaches the client over the same connection.
+        ctx.req.off("data", onData);
+        ctx.req.resume();
+        reject(tooLarge());
+      };
+      ctx.req.on("data", onData);
+      ctx.req.once("end", () => resolve(Buffer.concat(chunks)));
+      ctx.req.once("error", reject);
+    });
+    (ctx.request as { body?: unknown }).body = body;
+  };
+}
 
 function routeHandler(route: Route, deps: HttpAppDependencies, parsers: Record<BodyType, Middleware>) {
   return async (ctx: Context): Promise<void> => {
@@ -167,6 +199,7 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
       jsonLimit: deps.bodyLimitBytes,
       encoding: "utf-8",
     }) as Middleware,
+    wav: rawBody(deps.audioLimitBytes ?? deps.importLimitBytes),
   };
   for (const route of deps.routes) {
     router[route.method](route.operationId, koaPath(route.path), routeHandler(route, deps, parsers));

@@ -80,7 +80,13 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
               body: {
                 required: true,
                 content: {
-                  [bodyContentTypes[route.request.bodyType ?? "json"]]: { schema: route.request.body },
+                  [bodyContentTypes[route.request.bodyType ?? "json"]]: {
+                    // Bytes have no JSON Schema of their own: a binary string, as OpenAPI 3.1 says.
+                    schema:
+                      route.request.bodyType === "wav"
+                        ? { type: "string" as const, contentMediaType: "audio/wav" }
+                        : route.request.body,
+                  },
                 },
               },
             }

@@ -5,13 +5,15 @@ import type { Actor } from "../audit/actor.js";
 import type { Principal, Role } from "../tenancy/roles.js";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
-export type BodyType = "json" | "csv" | "form";
+export type BodyType = "json" | "csv" | "form" | "wav";
 
 export const bodyContentTypes: Record<BodyType, string> = {
   json: "application/json",
   csv: "text/csv",
   // Gateways' status callbacks: HTML form posts (Twilio) or JSON.
   form: "application/x-www-form-urlencoded",
+  // Uploaded announcements: the file's bytes, handed to the route as a Buffer.
+  wav: "audio/wav",
 };
 
 /** What a route needs from its caller; checked by the router before the handler runs. */
@@ -72,7 +74,10 @@ export interface RouteSpec<
   summary: string;
   tags: string[];
   access: Access;
-  /** bodyType "csv" takes a text/csv body as a string, "form" a form post or JSON; the default is JSON. */
+  /**
+   * bodyType "csv" takes a text/csv body as a string, "form" a form post or JSON, "wav" an
+   * audio/wav body as a Buffer; the default is JSON.
+   */
   request?: { params?: P; query?: Q; body?: B; bodyType?: BodyType };
   response: { status: number; description: string; schema?: R; contentType?: string };
   /** Problem statuses this route can answer besides the ones every route shares. */

@@ -130,13 +130,26 @@ export class Announcement {
   }
 }
 
-/** Builds announcements from the files, with each file encoded once per codec. */
+/** An organisation's own announcement for an account's group; null: the default file plays. */
+export type UploadedAnnouncementSource = (
+  groupId: string,
+  kind: AnnouncementCase,
+  language: AnnouncementLanguage,
+) => Promise<Int16Array | null>;
+
+/**
+ * Builds announcements from the organisation's upload when there is one, else from the default
+ * files, with each audio encoded once per codec.
+ */
 export class Announcer {
   private readonly encoded = new Map<string, Promise<Buffer>>();
+  // Keyed by the decoded upload itself: a new upload is a new array, and the old one's encodings go with it.
+  private readonly encodedUploads = new WeakMap<Int16Array, Map<Codec, Buffer>>();
 
   constructor(
     private readonly files: AnnouncementFiles,
     private readonly logger: Logger,
+    private readonly uploaded: UploadedAnnouncementSource = async () => null,
   ) {}
 
   async prepare(
@@ -144,7 +157,13 @@ export class Announcer {
     kind: AnnouncementCase,
     language: AnnouncementLanguage,
     offer: MediaOffer,
+    groupId: string,
   ): Promise<Announcement> {
+    const upload = await this.uploaded(groupId, kind, language).catch((error: unknown) => {
+      this.logger.warn({ err: error, groupId }, "SIP: uploaded announcements unreadable; the default plays");
+      return null;
+    });
+    if (upload) return new Announcement(tx, offer, this.encodeUpload(upload, offer.codec), this.logger);
     const key = `${kind}.${language}.${offer.codec}`;
     let payload = this.encoded.get(key);
     if (!payload) {
@@ -153,5 +172,19 @@ export class Announcer {
       this.encoded.set(key, payload);
     }
     return new Announcement(tx, offer, await payload, this.logger);
+  }
+
+  private encodeUpload(samples: Int16Array, codec: Codec): Buffer {
+    let byCodec = this.encodedUploads.get(samples);
+    if (!byCodec) {
+      byCodec = new Map();
+      this.encodedUploads.set(samples, byCodec);
+    }
+    let payload = byCodec.get(codec);
+    if (!payload) {
+      payload = encodeG711(samples, codec);
+      byCodec.set(codec, payload);
+    }
+    return payload;
   }
 }

@@ -453,7 +453,7 @@ export class Router {
     this.pending.set(tx.key, pending);
     try {
       const language = await this.languageOf(caller.accountId);
-      const announcement = await this.deps.announcer.prepare(tx, kind, language, offer);
+      const announcement = await this.deps.announcer.prepare(tx, kind, language, offer, caller.groupId);
       if (tx.state !== "proceeding") {
         this.finishRecord(record, 487);
         return;

@@ -1,9 +1,21 @@
 import { z } from "zod";
+import { ValidationError } from "../errors.js";
 import { sendCsv } from "../http/csv.js";
 import { defineRoute, forRoles, type Route } from "../http/route.js";
 import { roles } from "../tenancy/roles.js";
+import type { AnnouncementUploads } from "./announcement-uploads.js";
 import type { CallRecords } from "./call-records.js";
-import { accountCdrListQuery, cdrExportQuery, cdrListQuery, cdrPage } from "./schemas.js";
+import {
+  accountCdrListQuery,
+  announcementBody,
+  announcementList,
+  announcementOrganisationQuery,
+  announcementParams,
+  announcementSchema,
+  cdrExportQuery,
+  cdrListQuery,
+  cdrPage,
+} from "./schemas.js";
 import type { Cdr } from "./views.js";
 
 const anyRole = forRoles(...roles);
@@ -68,6 +80,76 @@ export function cdrRoutes(records: CallRecords): Route[] {
       request: { params: z.object({ id: z.uuid() }), query: accountCdrListQuery },
       response: { status: 200, description: "A page of call records", schema: cdrPage },
       handle: (input) => records.ofAccount(input.actor, input.params.id, input.query),
+    }),
+  ];
+}
+
+const announcementWriters = forRoles("operator", "company_admin");
+
+/** The caller's organisation, or the one an operator names with ?organisationId=. */
+function organisationOf(own: string | null | undefined, named: string | undefined): string {
+  const id = named ?? own;
+  if (!id) throw new ValidationError([{ path: "query.organisationId", message: "name the organisation" }]);
+  return id;
+}
+
+export function announcementRoutes(uploads: AnnouncementUploads): Route[] {
+  const tags = ["calls"];
+  return [
+    defineRoute({
+      operationId: "listAnnouncements",
+      method: "get",
+      path: "/api/v1/announcements",
+      summary: "The announcements of the caller's organisation, uploaded or default (operators name it)",
+      tags,
+      access: announcementWriters,
+      request: { query: announcementOrganisationQuery },
+      response: { status: 200, description: "Every case in every language", schema: announcementList },
+      handle: (input) =>
+        uploads.list(
+          input.actor,
+          organisationOf(input.principal?.organisationId, input.query.organisationId),
+        ),
+    }),
+    defineRoute({
+      operationId: "putAnnouncement",
+      method: "put",
+      path: "/api/v1/announcements/{case}/{language}",
+      summary: "Upload an announcement for the caller's organisation (operators name it)",
+      tags,
+      access: announcementWriters,
+      request: {
+        params: announcementParams,
+        query: announcementOrganisationQuery,
+        body: announcementBody,
+        bodyType: "wav",
+      },
+      response: { status: 200, description: "The announcement in effect", schema: announcementSchema },
+      handle: (input) =>
+        uploads.put(
+          input.actor,
+          organisationOf(input.principal?.organisationId, input.query.organisationId),
+          input.params.case,
+          input.params.language,
+          input.body,
+        ),
+    }),
+    defineRoute({
+      operationId: "resetAnnouncement",
+      method: "delete",
+      path: "/api/v1/announcements/{case}/{language}",
+      summary: "Drop the organisation's upload: the default plays again (operators name it)",
+      tags,
+      access: announcementWriters,
+      request: { params: announcementParams, query: announcementOrganisationQuery },
+      response: { status: 200, description: "The announcement in effect", schema: announcementSchema },
+      handle: (input) =>
+        uploads.reset(
+          input.actor,
+          organisationOf(input.principal?.organisationId, input.query.organisationId),
+          input.params.case,
+          input.params.language,
+        ),
     }),
   ];
 }

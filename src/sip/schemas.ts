@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { announcementLanguages } from "../accounts/schemas.js";
 import { exportQuery, listQuery, pageSchema } from "../http/list.js";
 import { announcementCases, callStatuses } from "./call-record.js";
 
@@ -39,3 +40,27 @@ const cdrListing = {
 export const cdrListQuery = listQuery(cdrListing);
 export const cdrExportQuery = exportQuery(cdrListing);
 export const accountCdrListQuery = cdrListQuery.omit({ accountId: true, groupId: true });
+
+export const announcementParams = z.object({
+  case: z.enum(announcementCases),
+  language: z.enum(announcementLanguages),
+});
+export const announcementOrganisationQuery = z.object({ organisationId: z.uuid().optional() }).strict();
+
+/** A WAV file as sent: the bytes, checked by the operation (src/sip/wav.ts). */
+export const announcementBody = z.instanceof(Buffer, { error: "send the announcement as an audio/wav file" });
+
+export const announcementSchema = z
+  .object({
+    case: z.enum(announcementCases),
+    language: z.enum(announcementLanguages),
+    /** "uploaded": the organisation's own; "default": the built-in one plays. */
+    source: z.enum(["uploaded", "default"]),
+    durationMs: z.number().int().nullable(),
+    uploadedAt: timestamp.nullable(),
+    uploadedBy: z.uuid().nullable(),
+  })
+  .meta({ id: "Announcement" });
+export const announcementList = z
+  .object({ items: z.array(announcementSchema) })
+  .meta({ id: "AnnouncementList" });

@@ -26,6 +26,7 @@ import { type ListenSpec, SipEndpoint } from "./stack/endpoint.js";
 import type { TlsFiles } from "./stack/transport/stream.js";
 import type { TransportName } from "./stack/transport/types.js";
 import { type AccountIdsIn, type FindSipSubscriber, SubscriberDirectory } from "./subscribers.js";
+import type { UploadedAnnouncements } from "./uploaded-announcements.js";
 
 export type SipConfig = Config["sip"];
 
@@ -44,6 +45,8 @@ export interface SipOptions {
   findRealm: FindRealm;
   /** The language of an account's announcements; without it (worker processes) English. */
   announcementLanguage?: (accountId: string) => Promise<string | null>;
+  /** The organisations' uploaded announcements; without it only the defaults play. */
+  uploadedAnnouncements?: UploadedAnnouncements;
   /** database.dataDir: where the default announcements go unless sip.announcementsDir says. */
   dataDir?: string;
   events: DomainEvents;
@@ -181,12 +184,14 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
     const dialogs = new Dialogs();
     const cdrs = new CdrWriter(options.knex, config.cdrFlushMs, sipLogger);
     lifecycle.defer("SIP call records", () => cdrs.close());
+    const uploads = options.uploadedAnnouncements;
     const announcer = new Announcer(
       new AnnouncementFiles(
         config.announcementsDir ?? join(options.dataDir ?? "./data", "announcements"),
         sipLogger,
       ),
       sipLogger,
+      uploads ? (groupId, kind, language) => uploads.samplesFor(groupId, kind, language) : undefined,
     );
     let router: Router | null = null;
 

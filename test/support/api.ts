@@ -6,7 +6,7 @@ export function apiClient(baseUrl: string, token: string | null) {
     method: string,
     path: string,
     body?: unknown,
-    /** Sends a string body as it is, with this content type, instead of JSON. */
+    /** Sends a string or byte body as it is, with this content type, instead of JSON. */
     contentType?: string,
   ): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
     const headers: Record<string, string> = {};
@@ -15,7 +15,9 @@ export function apiClient(baseUrl: string, token: string | null) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers,
-      ...(body !== undefined ? { body: contentType ? String(body) : JSON.stringify(body) } : {}),
+      ...(body !== undefined
+        ? { body: contentType ? (body instanceof Uint8Array ? body : String(body)) : JSON.stringify(body) }
+        : {}),
     });
     const text = await response.text();
     let json: unknown = null;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeWav } from "../../src/sip/wav.js";
 import { type ApiClient, apiClient } from "../support/api.js";
 import { databaseKind } from "../support/database.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -475,6 +476,28 @@ const matrix: Record<string, Cell> = {
     request: async (f, operator) => {
       const path = `/api/v1/message-templates/activation_sms/es?organisationId=${f.orgA}`;
       await operator.ok("PUT", path, { body: "{link} {expiresAt}" }, 200);
+      return { method: "DELETE", path };
+    },
+  },
+  listAnnouncements: {
+    expect: profileWrite(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/announcements?organisationId=${f.orgA}` }),
+  },
+  putAnnouncement: {
+    expect: profileWrite(200),
+    request: async (f) => ({
+      method: "PUT",
+      path: `/api/v1/announcements/caller-disabled/en?organisationId=${f.orgA}`,
+      body: writeWav(new Int16Array(800)),
+      contentType: "audio/wav",
+    }),
+  },
+  resetAnnouncement: {
+    expect: profileWrite(200),
+    request: async (f, operator) => {
+      const path = `/api/v1/announcements/callee-unavailable/fr?organisationId=${f.orgA}`;
+      const upload = await operator.call("PUT", path, writeWav(new Int16Array(800)), "audio/wav");
+      expect(upload.status, upload.text).toBe(200);
       return { method: "DELETE", path };
     },
   },

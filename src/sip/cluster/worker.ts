@@ -10,6 +10,7 @@ import { Lifecycle } from "../../lifecycle.js";
 import { createLogger } from "../../logger.js";
 import type { FindRealm } from "../realms.js";
 import { startSip } from "../setup.js";
+import { UploadedAnnouncements } from "../uploaded-announcements.js";
 import {
   type PrimaryMessage,
   type WorkerMessage,
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
           findSipSubscriber,
           accountIdsIn,
           findRealm,
+          // Read from the shared database; an upload reaches a worker within the cache time.
+          uploadedAnnouncements: new UploadedAnnouncements(database.knex, systemClock, logger),
           databaseKind: "postgres",
         }),
       (runtime) => runtime.close(),
