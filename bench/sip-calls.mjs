@@ -17,11 +17,16 @@
  * unreachable), BENCH_SECONDS (length of each step, default 8), BENCH_KAM_RATES and
  * BENCH_PROV_RATES (comma-separated ladders), BENCH_SKIP_KAMAILIO.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  benchDatabase,
+  createAccounts,
+  processTree,
+  startProvisiond,
+} from "./support/provisiond-process.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const anchor = resolve(process.env.KAM_ANCHOR ?? join(root, "..", "shared", "anchors", "kamailio"));
@@ -58,16 +63,6 @@ async function freeUdpPorts(count) {
     if (free) ports.push(port);
   }
   return ports;
-}
-
-async function freeTcpPort() {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** The anchor's users, renamed as the accounts service wants (user<N> -> 10<N>), as caller rows. */
@@ -309,113 +304,18 @@ async function benchKamailio() {
   }
 }
 
-async function databaseUrl() {
-  const check = spawnSync("psql", [adminUrl, "-Atqc", "select 1"], { encoding: "utf8" });
-  if (check.status !== 0) return null;
-  const name = `provisiond_calls_bench_${process.pid}`;
-  spawnSync("psql", [adminUrl, "-qc", `drop database if exists ${name}`]);
-  execFileSync("psql", [adminUrl, "-qc", `create database ${name}`]);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: () => spawnSync("psql", [adminUrl, "-qc", `drop database if exists ${name} with (force)`]),
-  };
-}
-
-async function startProvisiond(database) {
-  const httpPort = await freeTcpPort();
-  const dataDir = join(work, "data");
-  rmSync(dataDir, { recursive: true, force: true });
-  const env = {
-    ...process.env,
-    NODE_ENV: "bench",
-    DATABASE_URL: database?.url ?? "",
-    PROVISIOND_DATA_DIR: dataDir,
-    PROVISIOND_HTTP_PORT: String(httpPort),
-    PROVISIOND_LOG_LEVEL: "warn",
-    PROVISIOND_SIP_LISTEN: `udp:127.0.0.1:${provPort}`,
-    // sipp answers only the first challenge and knows only MD5; Kamailio offers MD5 alone too.
-    PROVISIOND_SIP_DIGEST_ALGORITHMS: "MD5",
-  };
-  const child = spawn(process.execPath, [join(root, "dist/src/cli.js"), "serve"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    output += chunk;
-  });
-  const base = `http://127.0.0.1:${httpPort}`;
-  for (let i = 0; ; i++) {
-    if (i > 300) throw new Error(`provisiond did not start:\n${output}`);
-    if (child.exitCode !== null) throw new Error(`provisiond exited:\n${output}`);
-    const ok = await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok && /pvd_[A-Za-z0-9_-]{43}/.test(output)) break;
-    await sleep(200);
-  }
-  const token = /pvd_[A-Za-z0-9_-]{43}/.exec(output)[0];
-  return { child, base, token, output: () => output };
-}
-
-async function api(base, token, method, path, body, contentType = "application/json") {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": contentType },
-    body: contentType === "application/json" ? JSON.stringify(body) : body,
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
-
-async function createAccounts(base, token, usernames) {
-  const org = await api(base, token, "POST", "/api/v1/organisations", { name: "SIP calls bench" });
-  const profile = await api(base, token, "POST", "/api/v1/profiles", {
-    organisationId: org.id,
-    name: "SIP calls bench",
-    sipDomain: "127.0.0.1",
-    serverHost: "127.0.0.1",
-  });
-  const group = await api(base, token, "POST", "/api/v1/groups", {
-    organisationId: org.id,
-    name: "SIP calls bench",
-    defaultProfileId: profile.id,
-  });
-  const csv = [
-    "groupId,type,username,password",
-    ...usernames.map((u) => `${group.id},PGSM,${u},${password}`),
-  ].join("\n");
-  const result = await api(base, token, "POST", "/api/v1/accounts/import", csv, "text/csv");
-  log(`created ${result.created} accounts through the accounts import`);
-}
-
-function processTree(pid) {
-  const out = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout;
-  const children = new Map();
-  for (const line of out.trim().split("\n")) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    if (!children.has(pp)) children.set(pp, []);
-    children.get(pp).push(p);
-  }
-  const all = [pid];
-  for (let i = 0; i < all.length; i++) all.push(...(children.get(all[i]) ?? []));
-  return all;
-}
-
 async function benchProvisiond(usernames) {
   if (!existsSync(join(root, "dist/src/cli.js"))) throw new Error("dist/ is missing: run npm run build");
-  const database = await databaseUrl();
+  const database = await benchDatabase(adminUrl, "provisiond_calls_bench");
   log(`starting provisiond on ${database ? "PostgreSQL" : "PGlite"}, SIP udp:127.0.0.1:${provPort}`);
-  const server = await startProvisiond(database);
+  const server = await startProvisiond({ database, work, sipPort: provPort });
   try {
-    await createAccounts(server.base, server.token, usernames);
+    const created = await createAccounts(server.base, server.token, {
+      name: "SIP calls bench",
+      usernames,
+      password,
+    });
+    log(`created ${created} accounts through the accounts import`);
     const pids = processTree(server.child.pid);
     await runStep("prov_warmup", 100, provPort, pids);
     return await ladder("prov", provRates, provPort, pids, false);

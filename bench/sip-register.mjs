@@ -19,11 +19,16 @@
  * processes, sip.workers; default 1 = SIP in the main process), BENCH_SKIP_KAMAILIO,
  * BENCH_NODE_ARGS (e.g. "--max-semi-space-size=32").
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  benchDatabase,
+  createAccounts,
+  processTree,
+  startProvisiond,
+} from "./support/provisiond-process.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const anchor = resolve(process.env.KAM_ANCHOR ?? join(root, "..", "shared", "anchors", "kamailio"));
@@ -47,16 +52,6 @@ function sh(command, args, env = {}) {
   return execFileSync(command, args, {
     env: { ...process.env, KAM_WORK: kamWork, ...env },
     encoding: "utf8",
-  });
-}
-
-async function freeTcpPort() {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
   });
 }
 
@@ -131,120 +126,20 @@ async function benchKamailio() {
   }
 }
 
-async function databaseUrl() {
-  const check = spawnSync("psql", [adminUrl, "-Atqc", "select 1"], { encoding: "utf8" });
-  if (check.status !== 0) return null;
-  const name = `provisiond_sip_bench_${process.pid}`;
-  spawnSync("psql", [adminUrl, "-qc", `drop database if exists ${name}`]);
-  execFileSync("psql", [adminUrl, "-qc", `create database ${name}`]);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: () => spawnSync("psql", [adminUrl, "-qc", `drop database if exists ${name} with (force)`]),
-  };
-}
-
-async function startProvisiond(database) {
-  const httpPort = await freeTcpPort();
-  const dataDir = join(work, "data");
-  rmSync(dataDir, { recursive: true, force: true });
-  const env = {
-    ...process.env,
-    NODE_ENV: "bench",
-    DATABASE_URL: database?.url ?? "",
-    PROVISIOND_DATA_DIR: dataDir,
-    PROVISIOND_HTTP_PORT: String(httpPort),
-    PROVISIOND_LOG_LEVEL: "warn",
-    PROVISIOND_SIP_LISTEN: `udp:127.0.0.1:${provSipPort}`,
-    // The anchor's Kamailio offers MD5 only, and sipp answers only the first challenge.
-    PROVISIOND_SIP_DIGEST_ALGORITHMS: "MD5",
-    // One SIP process by default. With 2 (BENCH_PROV_WORKERS=2) both share the UDP socket, so a
-    // retransmission can reach the other worker, which answers it afresh: sipp counts the second
-    // 401 as an unexpected message, and under load that snowballs (see README, sip.workers).
-    PROVISIOND_SIP_WORKERS: process.env.BENCH_PROV_WORKERS ?? "1",
-  };
-  // BENCH_NODE_ARGS: extra node options for provisiond, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(root, "dist/src/cli.js"), "serve"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    output += chunk;
-  });
-  const base = `http://127.0.0.1:${httpPort}`;
-  for (let i = 0; ; i++) {
-    if (i > 300) throw new Error(`provisiond did not start:\n${output}`);
-    if (child.exitCode !== null) throw new Error(`provisiond exited:\n${output}`);
-    const ok = await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok && /pvd_[A-Za-z0-9_-]{43}/.test(output)) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const token = /pvd_[A-Za-z0-9_-]{43}/.exec(output)[0];
-  return { child, base, token, output: () => output };
-}
-
-async function api(base, token, method, path, body, contentType = "application/json") {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": contentType },
-    body: contentType === "application/json" ? JSON.stringify(body) : body,
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
-
-async function createAccounts(base, token, usernames) {
-  const org = await api(base, token, "POST", "/api/v1/organisations", { name: "SIP bench" });
-  const profile = await api(base, token, "POST", "/api/v1/profiles", {
-    organisationId: org.id,
-    name: "SIP bench",
-    sipDomain: "127.0.0.1",
-    serverHost: "127.0.0.1",
-  });
-  const group = await api(base, token, "POST", "/api/v1/groups", {
-    organisationId: org.id,
-    name: "SIP bench",
-    defaultProfileId: profile.id,
-  });
-  const csv = [
-    "groupId,type,username,password",
-    ...usernames.map((u) => `${group.id},PGSM,${u},${password}`),
-  ].join("\n");
-  const result = await api(base, token, "POST", "/api/v1/accounts/import", csv, "text/csv");
-  log(`created ${result.created} accounts through the accounts import`);
-}
-
-function processTree(pid) {
-  const out = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout;
-  const children = new Map();
-  for (const line of out.trim().split("\n")) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    if (!children.has(pp)) children.set(pp, []);
-    children.get(pp).push(p);
-  }
-  const all = [pid];
-  for (let i = 0; i < all.length; i++) all.push(...(children.get(all[i]) ?? []));
-  return all.map(String);
-}
-
 async function benchProvisiond(usernames) {
   if (!existsSync(join(root, "dist/src/cli.js"))) throw new Error("dist/ is missing: run npm run build");
-  const database = await databaseUrl();
+  const database = await benchDatabase(adminUrl, "provisiond_sip_bench");
   log(`starting provisiond on ${database ? "PostgreSQL" : "PGlite"}, SIP udp:127.0.0.1:${provSipPort}`);
-  const server = await startProvisiond(database);
+  const server = await startProvisiond({ database, work, sipPort: provSipPort });
   try {
-    await createAccounts(server.base, server.token, usernames);
-    const pids = processTree(server.child.pid);
+    const created = await createAccounts(server.base, server.token, {
+      name: "SIP bench",
+      usernames,
+      password,
+    });
+    log(`created ${created} accounts through the accounts import`);
+    // Strings: they go on run_bench.sh's command line.
+    const pids = processTree(server.child.pid).map(String);
     runStep("prov_warmup", 1000, `127.0.0.1:${provSipPort}`, 5073, pids);
     return ladder("prov", provRates, `127.0.0.1:${provSipPort}`, 5073, pids);
   } finally {
