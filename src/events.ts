@@ -15,6 +15,11 @@ export type DomainEvent =
   | { type: "account.deleted"; accountId: string }
   | { type: "account.passwordChanged"; accountId: string }
   | { type: "account.identityChanged"; accountId: string; username: string; sipDomain: string }
+  /**
+   * Moved to another group of its organisation: whether it works now follows the new group
+   * (caches that keep the account with its group's standing drop it).
+   */
+  | { type: "account.moved"; accountId: string; groupId: string; previousGroupId: string }
   /** Its active flag changed; `active` is the organisation's flag after the change. */
   | { type: "organisation.changed"; organisationId: string; active: boolean }
   /**

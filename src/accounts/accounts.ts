@@ -129,6 +129,15 @@ export class Accounts {
         Object.assign(changes, ha1Columns(username, profile.sip_domain, password));
       }
       const row = await withConflicts(() => store.updateAccount(trx, id, changes, this.clock.now()));
+      if (row.group_id !== before.group_id) {
+        // The same news as POST /accounts/{id}/move: caches keep the account with its group's standing.
+        events.push({
+          type: "account.moved",
+          accountId: id,
+          groupId: row.group_id,
+          previousGroupId: before.group_id,
+        });
+      }
       if (identityChanged) {
         events.push({
           type: "account.identityChanged",

@@ -280,6 +280,19 @@ export function accountRoutes(accounts: AccountService): Route[] {
       handle: (input) => accounts.accounts.disable(input.actor, input.params.id, input.body),
     }),
     defineRoute({
+      operationId: "moveAccount",
+      method: "post",
+      path: "/api/v1/accounts/{id}/move",
+      summary:
+        "Move an account to another group or sub-group of its organisation (it keeps its identity; its profile follows the new group's default unless it has its own)",
+      tags,
+      access: writers,
+      request: { params: idParams, body: s.moveAccountBody },
+      response: { status: 200, description: "The moved account", schema: s.accountSchema },
+      problems: [409],
+      handle: (input) => accounts.moves.move(input.actor, input.params.id, input.body),
+    }),
+    defineRoute({
       operationId: "enableAccount",
       method: "post",
       path: "/api/v1/accounts/{id}/enable",

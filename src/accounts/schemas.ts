@@ -279,6 +279,11 @@ export const disableAccountBody = z
   .strict()
   .meta({ id: "DisableAccount" });
 
+export const moveAccountBody = z
+  .object({ groupId: z.uuid().describe("A group or sub-group of the account's organisation") })
+  .strict()
+  .meta({ id: "MoveAccount" });
+
 export const accountSchema = z
   .object({
     id: z.uuid(),

@@ -4,6 +4,7 @@ import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
 import type { DomainEvents } from "../events.js";
 import { AccountDetails, type DetailSection, type SectionLoader } from "./account-details.js";
+import { AccountMoves } from "./account-moves.js";
 import { Accounts } from "./accounts.js";
 import { AccountCreation } from "./create-accounts.js";
 import type { CredentialCipher } from "./credentials.js";
@@ -31,6 +32,7 @@ export type { LicenseContext, MessagingContext, SipSubscriber } from "./subscrib
 export class AccountService {
   readonly accounts: Accounts;
   readonly creation: AccountCreation;
+  readonly moves: AccountMoves;
   readonly details: AccountDetails;
   readonly profiles: Profiles;
   /** What the PKI reads and does to the accounts whose keys it certifies. */
@@ -46,6 +48,7 @@ export class AccountService {
     parts: { audit: AuditService; profiles: Profiles },
   ) {
     this.accounts = new Accounts(db, clock, tenancy, cipher, events, parts.audit);
+    this.moves = new AccountMoves(db, clock, tenancy, cipher, events, parts.audit);
     this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit, events);
     this.details = new AccountDetails(db, parts.audit);
     this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));

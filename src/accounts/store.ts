@@ -159,7 +159,7 @@ export const accountsStore = {
         db("groups").select("id").where("organisation_id", scope.organisationId),
       );
     }
-    if (scope.kind === "group") query.whereIn("accounts.group_id", groupSubtree(db, scope.groupId));
+    if (scope.kind === "group") query.whereIn("accounts.group_id", groupSubtree(db, scope.groupIds));
     return query;
   },
 

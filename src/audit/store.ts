@@ -57,7 +57,7 @@ export const auditStore = {
   visibleAuditEvents(db: Knex, scope: Scope): Knex.QueryBuilder {
     const query = db<AuditEventRow>("audit_events").select("audit_events.*");
     if (scope.kind === "organisation") query.where("audit_events.organisation_id", scope.organisationId);
-    if (scope.kind === "group") query.whereIn("audit_events.group_id", groupSubtree(db, scope.groupId));
+    if (scope.kind === "group") query.whereIn("audit_events.group_id", groupSubtree(db, scope.groupIds));
     return query;
   },
 

@@ -167,6 +167,7 @@ const eventSchema = z.discriminatedUnion("type", [
     username: z.string(),
     sipDomain: z.string(),
   }),
+  z.object({ type: z.literal("account.moved"), accountId: id, groupId: id, previousGroupId: id }),
   z.object({ type: z.literal("organisation.changed"), organisationId: id, active: z.boolean() }),
   z.object({ type: z.literal("group.changed"), groupId: id, organisationId: id, active: z.boolean() }),
   z.object({ type: z.literal("profile.changed"), profileId: id }),

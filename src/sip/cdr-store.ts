@@ -79,8 +79,8 @@ export const cdrStore = {
     if (scope.kind === "group") {
       query.where((w) =>
         w
-          .whereIn("cdrs.caller_group_id", groupSubtree(db, scope.groupId))
-          .orWhereIn("cdrs.callee_group_id", groupSubtree(db, scope.groupId)),
+          .whereIn("cdrs.caller_group_id", groupSubtree(db, scope.groupIds))
+          .orWhereIn("cdrs.callee_group_id", groupSubtree(db, scope.groupIds)),
       );
     }
     return query;

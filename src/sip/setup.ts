@@ -225,6 +225,8 @@ export async function startSip(options: SipOptions): Promise<SipRuntime> {
           );
           return;
         case "account.enabled":
+        case "account.moved":
+          // Its cached entry carries the old group's standing (an inactive group disables it).
           subscribers.forgetAccount(event.accountId);
           return;
         case "organisation.changed":

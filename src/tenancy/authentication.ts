@@ -28,7 +28,8 @@ export class Authentication {
       role: row.role,
       organisationId: row.organisation_id,
       groupId: row.group_id,
-      scope: scopeOf(row.role, row.organisation_id, row.group_id, row.group_organisation_id),
+      groupIds: row.group_ids,
+      scope: scopeOf(row.role, row.organisation_id, row.group_ids, row.group_organisation_id),
     };
   }
 }

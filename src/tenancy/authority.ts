@@ -1,7 +1,13 @@
 import type { Knex } from "knex";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors.js";
 import { grantableRoles, type Principal, type Scope, writerRoles } from "./roles.js";
-import { type GroupRow, type OrganisationRow, tenancyStore as store, type UserRow } from "./store.js";
+import {
+  type GroupRow,
+  groupSubtree,
+  type OrganisationRow,
+  tenancyStore as store,
+  type UserRow,
+} from "./store.js";
 
 /** Visibility and authority: what a caller may see and change, shared by the tenancy parts. */
 
@@ -82,6 +88,20 @@ export async function assertMayManageTokensOf(db: Knex, actor: Principal, user: 
   if (!writerRoles.includes(actor.role))
     throw new ForbiddenError(`a ${actor.role} can manage only their own tokens`);
   await assertMayHold(db, actor, user);
+  await assertAssignmentsWithin(db, actor, user.id);
+}
+
+/**
+ * A group admin manages a user only when every group the user is assigned to lies within its own
+ * groups: a user who also oversees other groups is the organisation's to change.
+ */
+export async function assertAssignmentsWithin(db: Knex, actor: Principal, userId: string): Promise<void> {
+  if (actor.scope.kind !== "group") return;
+  const outside = await db("group_members")
+    .where("user_id", userId)
+    .whereNotIn("group_id", groupSubtree(db, actor.scope.groupIds))
+    .first("group_id");
+  if (outside) throw new ForbiddenError("the user is also assigned to groups outside yours");
 }
 
 export async function assertAnotherOperator(db: Knex, userId: string): Promise<void> {

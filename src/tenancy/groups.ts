@@ -189,8 +189,8 @@ export class Groups {
     const scope = actor.principal.scope;
     return this.db.knex.transaction(async (trx) => {
       const row = await visibleGroup(trx, scope, id, true);
-      if (scope.kind === "group" && scope.groupId === id) {
-        throw new ForbiddenError("a group admin cannot delete the group they administer");
+      if (scope.kind === "group" && scope.groupIds.includes(id)) {
+        throw new ForbiddenError("a group admin cannot delete a group they are assigned to");
       }
       const dependants = await store.groupDependants(trx, id);
       if (dependants.subGroups > 0 || dependants.users > 0 || dependants.accounts > 0) {

@@ -2,13 +2,15 @@ export const roles = ["operator", "company_admin", "group_admin", "group_supervi
 export type Role = (typeof roles)[number];
 
 /**
- * What a caller may see: everything, one organisation, or one group and its sub-groups.
- * Resolved once per request from the user's role and scope.
+ * What a caller may see: everything, one organisation, or the groups a user is assigned to and
+ * their sub-groups. Resolved once per request from the user's role and assignments (read with the
+ * token, so removing an assignment counts from the next request on). `groupIds` may be empty: such
+ * a user sees no group at all.
  */
 export type Scope =
   | { kind: "all" }
   | { kind: "organisation"; organisationId: string }
-  | { kind: "group"; organisationId: string; groupId: string };
+  | { kind: "group"; organisationId: string; groupIds: readonly string[] };
 
 /** Who is calling: resolved from an API token by the tenancy service. */
 export interface Principal {
@@ -18,7 +20,9 @@ export interface Principal {
   name: string;
   role: Role;
   organisationId: string | null;
+  /** The user's first group (the API's `groupId`); `groupIds` holds every assignment. */
   groupId: string | null;
+  groupIds: string[];
   scope: Scope;
 }
 
@@ -36,11 +40,14 @@ export const grantableRoles: Record<Role, readonly Role[]> = {
 export function scopeOf(
   role: Role,
   organisationId: string | null,
-  groupId: string | null,
+  groupIds: readonly string[],
   groupOrganisationId: string | null,
 ): Scope {
   if (role === "operator") return { kind: "all" };
   if (role === "company_admin" && organisationId) return { kind: "organisation", organisationId };
-  if (groupId && groupOrganisationId) return { kind: "group", organisationId: groupOrganisationId, groupId };
+  if (groupOrganisationId) return { kind: "group", organisationId: groupOrganisationId, groupIds };
   throw new Error(`user with role ${role} has no scope`);
 }
+
+/** Whether a user of this role is assigned to groups (and so has a group scope). */
+export const isGroupRole = (role: Role): boolean => role === "group_admin" || role === "group_supervisor";

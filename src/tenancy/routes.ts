@@ -9,6 +9,7 @@ import type { Group, Organisation, User } from "./views.js";
 const anyRole = forRoles(...roles);
 const writers = forRoles(...writerRoles);
 const operatorOnly = forRoles("operator");
+const assigners = forRoles("operator", "company_admin");
 const tags = ["tenancy"];
 
 const organisationColumns = [
@@ -207,6 +208,30 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       problems: [409],
       handle: (input) => tenancy.groups.delete(input.actor, input.params.id),
     }),
+    defineRoute({
+      operationId: "getGroupMembers",
+      method: "get",
+      path: "/api/v1/groups/{id}/members",
+      summary: "List the users assigned to a group (not to its sub-groups)",
+      tags,
+      access: anyRole,
+      request: { params: s.idParams },
+      response: { status: 200, description: "The group's members", schema: s.groupMembersSchema },
+      handle: (input) => tenancy.groupMembers.get(input.actor, input.params.id),
+    }),
+    defineRoute({
+      operationId: "replaceGroupMembers",
+      method: "put",
+      path: "/api/v1/groups/{id}/members",
+      summary:
+        "Replace the users assigned to a group: group admins and supervisors of its organisation see and act on what it holds",
+      tags,
+      access: assigners,
+      request: { params: s.idParams, body: s.replaceGroupMembersBody },
+      response: { status: 200, description: "The group's members now", schema: s.groupMembersSchema },
+      problems: [409],
+      handle: (input) => tenancy.groupMembers.replace(input.actor, input.params.id, input.body),
+    }),
 
     // Users
     defineRoute({
@@ -280,6 +305,17 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       response: { status: 200, description: "The deleted user", schema: s.userSchema },
       problems: [409],
       handle: (input) => tenancy.users.delete(input.actor, input.params.id),
+    }),
+    defineRoute({
+      operationId: "listUserGroups",
+      method: "get",
+      path: "/api/v1/users/{id}/groups",
+      summary: "List the groups a user is assigned to",
+      tags,
+      access: anyRole,
+      request: { params: s.idParams },
+      response: { status: 200, description: "The user's groups", schema: s.userGroupsSchema },
+      handle: (input) => tenancy.groupMembers.groupsOfUser(input.actor, input.params.id),
     }),
 
     // API tokens

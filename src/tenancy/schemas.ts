@@ -17,6 +17,7 @@ export const principalSchema = z
     role: z.enum(roles),
     organisationId: z.uuid().nullable(),
     groupId: z.uuid().nullable(),
+    groupIds: z.array(z.uuid()).describe("The groups the user is assigned to (group roles), oldest first"),
   })
   .meta({ id: "Principal", description: "The user and token a request is made with" });
 
@@ -134,7 +135,10 @@ export const userSchema = z
     name: z.string(),
     role: z.enum(roles),
     organisationId: z.uuid().nullable(),
-    groupId: z.uuid().nullable(),
+    groupId: z.uuid().nullable().describe("The user's first group; `groupIds` holds every assignment"),
+    groupIds: z
+      .array(z.uuid())
+      .describe("The groups the user is assigned to, oldest first, as far as the caller sees them"),
     active: z.boolean(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -178,6 +182,31 @@ const userListing = {
 };
 export const userListQuery = listQuery(userListing);
 export const userExportQuery = exportQuery(userListing);
+
+// Group members
+
+export const groupMembersSchema = z
+  .object({
+    groupId: z.uuid(),
+    userIds: z.array(z.uuid()).describe("The users assigned to the group itself, oldest assignment first"),
+    users: z.array(userSchema),
+  })
+  .meta({ id: "GroupMembers" });
+export const replaceGroupMembersBody = z
+  .object({
+    userIds: z
+      .array(z.uuid())
+      .max(1000)
+      .describe("Every user the group has from now on (group admins and supervisors of its organisation)"),
+  })
+  .strict()
+  .meta({ id: "ReplaceGroupMembers" });
+export const userGroupsSchema = z
+  .object({
+    userId: z.uuid(),
+    items: z.array(groupSchema).describe("The groups the user is assigned to that the caller sees"),
+  })
+  .meta({ id: "UserGroups" });
 
 // API tokens
 

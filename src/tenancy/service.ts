@@ -7,10 +7,11 @@ import { ApiTokens, type IssuedToken } from "./api-tokens.js";
 import { Authentication } from "./authentication.js";
 import { groupForWrite } from "./authority.js";
 import { Bootstrap } from "./bootstrap.js";
+import { GroupMembers } from "./group-members.js";
 import { type GroupProfilePolicy, Groups } from "./groups.js";
 import { Organisations } from "./organisations.js";
 import type { Principal, Role } from "./roles.js";
-import { type GroupRow, type InactiveTenant, tenancyStore } from "./store.js";
+import { type GroupRow, type InactiveTenant, tenancyStore, type UserRow } from "./store.js";
 import { Users } from "./users.js";
 
 export type { Actor } from "../audit/actor.js";
@@ -24,6 +25,7 @@ export class TenancyService {
   readonly organisations: Organisations;
   readonly groups: Groups;
   readonly users: Users;
+  readonly groupMembers: GroupMembers;
   readonly tokens: ApiTokens;
   private readonly authentication: Authentication;
   private readonly bootstrap: Bootstrap;
@@ -38,6 +40,7 @@ export class TenancyService {
     this.organisations = new Organisations(db, clock, audit, options.events ?? null);
     this.groups = new Groups(db, clock, audit, options.groupProfiles ?? null, options.events ?? null);
     this.users = new Users(db, clock, audit);
+    this.groupMembers = new GroupMembers(db, clock, audit);
     this.tokens = new ApiTokens(db, clock, audit);
     this.authentication = new Authentication(db, clock);
     this.bootstrap = new Bootstrap(db, clock, audit, this.tokens);
@@ -77,6 +80,14 @@ export class TenancyService {
   /** Whether an inactive organisation or group (this one or one above it) stops the group's accounts. */
   inactiveTenantOfGroup(db: Knex, groupId: string): Promise<InactiveTenant> {
     return tenancyStore.inactiveTenantOfGroup(db, groupId);
+  }
+
+  /**
+   * The active users assigned to the group or to a group above it: who oversees its accounts
+   * (the recipients of its renewal reminders, besides the organisation's company admins).
+   */
+  activeUsersAssignedToGroupOrAncestors(db: Knex, groupId: string): Promise<UserRow[]> {
+    return tenancyStore.activeUsersAssignedToGroupOrAncestors(db, groupId);
   }
 
   /** The organisation a SIP domain is assigned to, if any. */

@@ -41,6 +41,19 @@ export interface UserRow {
   active: boolean;
   created_at: Date;
   updated_at: Date;
+  /**
+   * The groups the user is assigned to, oldest first, as far as the reading scope sees them:
+   * read with the row by `visibleUsers`, absent on the rows that writes return.
+   */
+  group_ids?: string[];
+}
+
+/** One user assigned to one group. */
+export interface GroupMemberRow {
+  group_id: string;
+  user_id: string;
+  created_at: Date;
+  created_by: string | null;
 }
 
 export interface ApiTokenRow {
@@ -54,14 +67,15 @@ export interface ApiTokenRow {
   revoked_at: Date | null;
 }
 
-/** The ids of a group and all its sub-groups, as a subquery. */
-export function groupSubtree(db: Knex, rootGroupId: string): Knex.QueryBuilder {
+/** The ids of one or several groups and all their sub-groups, as a subquery. */
+export function groupSubtree(db: Knex, rootGroupIds: string | readonly string[]): Knex.QueryBuilder {
+  const roots = typeof rootGroupIds === "string" ? [rootGroupIds] : [...rootGroupIds];
   return db
     .withRecursive("subtree", ["id"], (seed) =>
       seed
         .select("id")
         .from("groups")
-        .where("id", rootGroupId)
+        .whereIn("id", roots)
         .unionAll((step) =>
           step.select("g.id").from("groups as g").join("subtree as s", "g.parent_id", "s.id"),
         ),
@@ -251,7 +265,7 @@ export const tenancyStore = {
   visibleGroups(db: Knex, scope: Scope): Knex.QueryBuilder {
     const query = db<GroupRow>("groups").select("groups.*");
     if (scope.kind === "organisation") query.where("groups.organisation_id", scope.organisationId);
-    if (scope.kind === "group") query.whereIn("groups.id", groupSubtree(db, scope.groupId));
+    if (scope.kind === "group") query.whereIn("groups.id", groupSubtree(db, scope.groupIds));
     return query;
   },
 
@@ -348,7 +362,13 @@ export const tenancyStore = {
     id: string,
   ): Promise<{ subGroups: number; users: number; accounts: number }> {
     const [subGroups] = await db("groups").where({ parent_id: id }).count<{ n: string }[]>({ n: "*" });
-    const [users] = await db("users").where({ group_id: id }).count<{ n: string }[]>({ n: "*" });
+    const [users] = await db("users")
+      .where((w) =>
+        w
+          .where({ group_id: id })
+          .orWhereIn("id", db("group_members").select("user_id").where("group_id", id)),
+      )
+      .count<{ n: string }[]>({ n: "*" });
     // Deleted accounts keep their row for the audit trail; they do not hold a group back.
     const [accounts] = await db("accounts")
       .where({ group_id: id })
@@ -364,7 +384,12 @@ export const tenancyStore = {
   // Users
 
   visibleUsers(db: Knex, scope: Scope): Knex.QueryBuilder {
-    const query = db<UserRow>("users").select("users.*");
+    const assigned = db("group_members as gm")
+      .select(db.raw("coalesce(jsonb_agg(gm.group_id order by gm.created_at, gm.group_id), '[]'::jsonb)"))
+      .whereRaw("gm.user_id = users.id");
+    // A group admin sees the assignments within its own groups, not the organisation's other groups.
+    if (scope.kind === "group") assigned.whereIn("gm.group_id", groupSubtree(db, scope.groupIds));
+    const query = db<UserRow>("users").select("users.*", assigned.as("group_ids"));
     if (scope.kind === "organisation") {
       query.where((where) =>
         where
@@ -375,7 +400,12 @@ export const tenancyStore = {
           ),
       );
     }
-    if (scope.kind === "group") query.whereIn("users.group_id", groupSubtree(db, scope.groupId));
+    if (scope.kind === "group") {
+      query.whereIn(
+        "users.id",
+        db("group_members").select("user_id").whereIn("group_id", groupSubtree(db, scope.groupIds)),
+      );
+    }
     return query;
   },
 
@@ -397,7 +427,10 @@ export const tenancyStore = {
     const q = tenancyStore.visibleUsers(db, scope);
     if (query.role) q.where("users.role", query.role);
     if (query.organisationId) q.where("users.organisation_id", query.organisationId);
-    if (query.groupId) q.where("users.group_id", query.groupId);
+    if (query.groupId) {
+      const groupId = query.groupId;
+      q.whereIn("users.id", db("group_members").select("user_id").where("group_id", groupId));
+    }
     if (query.active !== undefined) q.where("users.active", query.active);
     return applyListing(q, {
       q: query.q,
@@ -515,7 +548,9 @@ export const tenancyStore = {
     db: Knex,
     tokenHash: string,
     now: Date,
-  ): Promise<(UserRow & { token_id: string; group_organisation_id: string | null }) | undefined> {
+  ): Promise<
+    (UserRow & { token_id: string; group_organisation_id: string | null; group_ids: string[] }) | undefined
+  > {
     return (
       db("api_tokens as t")
         .join("users as u", "u.id", "t.user_id")
@@ -532,8 +567,110 @@ export const tenancyStore = {
             .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
             .where("o.active", false),
         )
-        .first("u.*", "t.id as token_id", "g.organisation_id as group_organisation_id")
+        .first(
+          "u.*",
+          "t.id as token_id",
+          "g.organisation_id as group_organisation_id",
+          // The scope is read with the token on every request: an assignment removed counts at once.
+          db.raw(
+            `coalesce((select jsonb_agg(gm.group_id order by gm.created_at, gm.group_id)
+                         from group_members gm where gm.user_id = u.id), '[]'::jsonb) as group_ids`,
+          ),
+        )
     );
+  },
+
+  // Group members
+
+  /** The users assigned to a group (not to its sub-groups), oldest assignment first. */
+  async groupMembers(db: Knex, groupId: string): Promise<GroupMemberRow[]> {
+    return db<GroupMemberRow>("group_members")
+      .where({ group_id: groupId })
+      .orderBy([{ column: "created_at" }, { column: "user_id" }]);
+  },
+
+  /** The groups a user is assigned to, oldest first (every one, whatever a caller sees). */
+  async assignmentsOfUser(db: Knex, userId: string): Promise<GroupMemberRow[]> {
+    return db<GroupMemberRow>("group_members")
+      .where({ user_id: userId })
+      .orderBy([{ column: "created_at" }, { column: "group_id" }]);
+  },
+
+  /** The groups a user is assigned to that the scope sees, oldest assignment first. */
+  userGroups(db: Knex, scope: Scope, userId: string): Knex.QueryBuilder {
+    return tenancyStore
+      .visibleGroups(db, scope)
+      .join("group_members as gm", "gm.group_id", "groups.id")
+      .where("gm.user_id", userId)
+      .orderBy([{ column: "gm.created_at" }, { column: "groups.id" }]);
+  },
+
+  async addGroupMembers(
+    db: Knex,
+    groupId: string,
+    userIds: readonly string[],
+    createdBy: string | null,
+    now: Date,
+  ): Promise<void> {
+    if (userIds.length === 0) return;
+    await db("group_members")
+      .insert(
+        userIds.map((user_id) => ({ group_id: groupId, user_id, created_at: now, created_by: createdBy })),
+      )
+      .onConflict(["group_id", "user_id"])
+      .ignore();
+  },
+
+  async removeGroupMembers(db: Knex, groupId: string, userIds: readonly string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await db("group_members").where({ group_id: groupId }).whereIn("user_id", userIds).delete();
+  },
+
+  async removeAllAssignments(db: Knex, userId: string): Promise<void> {
+    await db("group_members").where({ user_id: userId }).delete();
+  },
+
+  /**
+   * The active users assigned to group G or to a group above it (its parent, the parent's parent,
+   * up to the top): the people who oversee G's accounts, e.g. the recipients of its reminders.
+   * Users of an inactive organisation are left out, as they cannot sign in either.
+   */
+  async activeUsersAssignedToGroupOrAncestors(db: Knex, groupId: string): Promise<UserRow[]> {
+    return db<UserRow>("users")
+      .select("users.*")
+      .where("users.active", true)
+      .whereIn(
+        "users.id",
+        db("group_members")
+          .select("user_id")
+          .whereIn(
+            "group_id",
+            db
+              .withRecursive("ancestors", ["id", "parent_id"], (seed) =>
+                seed
+                  .select("id", "parent_id")
+                  .from("groups")
+                  .where("id", groupId)
+                  .unionAll((step) =>
+                    step
+                      .select("g.id", "g.parent_id")
+                      .from("groups as g")
+                      .join("ancestors as a", "g.id", "a.parent_id"),
+                  ),
+              )
+              .select("id")
+              .from("ancestors"),
+          ),
+      )
+      .whereNotExists((q) =>
+        q
+          .select(db.raw("1"))
+          .from("groups as ug")
+          .join("organisations as o", "o.id", "ug.organisation_id")
+          .whereRaw("ug.id = users.group_id")
+          .where("o.active", false),
+      )
+      .orderBy([{ column: "users.email" }, { column: "users.id" }]);
   },
 
   async touchApiToken(db: Knex, tokenId: string, now: Date): Promise<void> {

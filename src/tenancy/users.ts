@@ -1,3 +1,4 @@
+import type { Knex } from "knex";
 import type { z } from "zod";
 import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
@@ -8,9 +9,10 @@ import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
 import type { Page } from "../http/list.js";
 import { ids } from "../ids.js";
-import { assertAnotherOperator, assertMayHold, visibleUser } from "./authority.js";
+import { assertAnotherOperator, assertAssignmentsWithin, assertMayHold, visibleUser } from "./authority.js";
+import { isGroupRole } from "./roles.js";
 import type * as schemas from "./schemas.js";
-import { tenancyStore as store } from "./store.js";
+import { tenancyStore as store, type UserRow } from "./store.js";
 import { type User, userView } from "./views.js";
 
 type Input<S extends z.ZodType> = z.output<S>;
@@ -42,13 +44,15 @@ export class Users {
         group_id: body.groupId ?? null,
       };
       const organisationId = await assertMayHold(trx, actor.principal, state);
-      const row = await withConflicts(() =>
+      const inserted = await withConflicts(() =>
         store.insertUser(
           trx,
           { id: ids.uuid(), email: body.email, name: body.name, ...state },
           this.clock.now(),
         ),
       );
+      await this.followFirstGroup(trx, actor, null, inserted);
+      const row = await this.reread(trx, actor, inserted.id);
       const after = userView(row);
       await this.audit.record(trx, actor, {
         action: "user.created",
@@ -66,6 +70,7 @@ export class Users {
     return this.db.knex.transaction(async (trx) => {
       const before = await visibleUser(trx, actor.principal.scope, id, true);
       await assertMayHold(trx, actor.principal, before);
+      await assertAssignmentsWithin(trx, actor.principal, id);
       const role = body.role ?? before.role;
       // A new role brings its own kind of scope: the other kind is cleared unless given.
       const roleChanged = role !== before.role;
@@ -91,7 +96,9 @@ export class Users {
         active,
       });
       if (isEmptyChange(changes)) return userView(before);
-      const row = await withConflicts(() => store.updateUser(trx, id, changes, this.clock.now()));
+      const updated = await withConflicts(() => store.updateUser(trx, id, changes, this.clock.now()));
+      await this.followFirstGroup(trx, actor, before, updated);
+      const row = await this.reread(trx, actor, id);
       const after = userView(row);
       await this.audit.record(trx, actor, {
         action: "user.updated",
@@ -110,6 +117,7 @@ export class Users {
     return this.db.knex.transaction(async (trx) => {
       const row = await visibleUser(trx, actor.principal.scope, id, true);
       const organisationId = await assertMayHold(trx, actor.principal, row);
+      await assertAssignmentsWithin(trx, actor.principal, id);
       if (row.role === "operator" && row.active) await assertAnotherOperator(trx, id);
       await store.deleteUser(trx, id);
       const before = userView(row);
@@ -123,5 +131,30 @@ export class Users {
       });
       return before;
     });
+  }
+
+  /**
+   * `groupId` is the user's first group and always one of its assignments: a new group user is
+   * assigned to it; a changed `groupId` replaces that assignment (the others stay); a role
+   * without groups drops them all.
+   */
+  private async followFirstGroup(trx: Knex, actor: Actor, before: UserRow | null, after: UserRow) {
+    if (!isGroupRole(after.role) || !after.group_id) {
+      if (before && isGroupRole(before.role)) await store.removeAllAssignments(trx, after.id);
+      return;
+    }
+    if (before?.group_id === after.group_id && isGroupRole(before.role)) return;
+    if (before?.group_id && isGroupRole(before.role)) {
+      await store.removeGroupMembers(trx, before.group_id, [after.id]);
+    }
+    await store.addGroupMembers(trx, after.group_id, [after.id], actor.principal.userId, this.clock.now());
+  }
+
+  /** The user as the caller sees it once written (with its assignments). */
+  private async reread(trx: Knex, actor: Actor, id: string): Promise<UserRow> {
+    const row =
+      (await store.findVisibleUser(trx, actor.principal.scope, id)) ??
+      (await store.findVisibleUser(trx, { kind: "all" }, id));
+    return row as UserRow;
   }
 }

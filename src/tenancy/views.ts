@@ -40,6 +40,7 @@ export const userView = (row: UserRow): User => ({
   role: row.role,
   organisationId: row.organisation_id,
   groupId: row.group_id,
+  groupIds: row.group_ids ?? [],
   active: row.active,
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),

@@ -22,6 +22,7 @@ const companyAdmin: Principal = {
   role: "company_admin",
   organisationId: "00000000-0000-4000-8000-000000000003",
   groupId: null,
+  groupIds: [],
   scope: { kind: "organisation", organisationId: "00000000-0000-4000-8000-000000000003" },
 };
 
