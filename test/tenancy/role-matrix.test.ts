@@ -199,6 +199,29 @@ const matrix: Record<string, Cell> = {
     },
   },
 
+  getGroupMembers: {
+    expect: readInGroup(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/groups/${f.groupG}/members` }),
+  },
+  // Assigning is the organisation's decision: operators and its company admins only.
+  replaceGroupMembers: {
+    expect: profileWrite(200),
+    request: async (f, operator) => {
+      const current = await operator.ok<{ userIds: string[] }>("GET", `/api/v1/groups/${f.groupG}/members`);
+      const newcomer = await operator.ok<{ id: string }>("POST", "/api/v1/users", {
+        email: `${unique("member")}@example.com`,
+        name: "Newcomer",
+        role: "group_supervisor",
+        groupId: f.groupP,
+      });
+      return {
+        method: "PUT",
+        path: `/api/v1/groups/${f.groupG}/members`,
+        body: { userIds: [...current.userIds, newcomer.id] },
+      };
+    },
+  },
+
   listUsers: { expect: everyRole(200), request: get("/api/v1/users") },
   exportUsers: { expect: everyRole(200), request: get("/api/v1/users.csv") },
   createUser: {
@@ -225,6 +248,10 @@ const matrix: Record<string, Cell> = {
       path: `/api/v1/users/${await freshSupervisor(f, operator)}`,
       body: { name: "Renamed" },
     }),
+  },
+  listUserGroups: {
+    expect: readInGroup(200),
+    request: async (f) => ({ method: "GET", path: `/api/v1/users/${f.supervisorUser}/groups` }),
   },
   deleteUser: {
     expect: writeInGroup(200),
@@ -356,6 +383,17 @@ const matrix: Record<string, Cell> = {
       path: `/api/v1/accounts/${await freshAccount(f, operator)}/disable`,
       body: { reason: "role matrix" },
     }),
+  },
+  moveAccount: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => {
+      const id = await freshAccount(f, operator);
+      const target = await operator.ok<{ id: string }>("POST", "/api/v1/groups", {
+        parentId: f.groupG,
+        name: unique("Moved to"),
+      });
+      return { method: "POST", path: `/api/v1/accounts/${id}/move`, body: { groupId: target.id } };
+    },
   },
   enableAccount: {
     expect: writeInGroup(200),
