@@ -37,6 +37,8 @@ const userColumns = [
   { header: "groupId", value: (u: User) => u.groupId },
   { header: "active", value: (u: User) => u.active },
   { header: "createdAt", value: (u: User) => u.createdAt },
+  // Added with group assignments: at the end, space-separated, so readers by position keep working.
+  { header: "groupIds", value: (u: User) => u.groupIds.join(" ") },
 ];
 const csvResponse = {
   status: 200,

@@ -116,6 +116,9 @@ describe(`users assigned to groups, on ${databaseKind}`, () => {
     expect(read.groupIds).toEqual([g1, g2]);
     const groups = await op.ok<{ items: Array<{ id: string }> }>("GET", `/api/v1/users/${user.id}/groups`);
     expect(groups.items.map((g) => g.id)).toEqual([g1, g2]);
+    const csv = await op.call("GET", `/api/v1/users.csv?groupId=${g2}`);
+    expect(csv.text.split(/\r?\n/)[0]).toMatch(/,groupIds$/);
+    expect(csv.text).toContain(`${g1} ${g2}`);
     // Listing the users of a group goes by the assignments.
     const ofG2 = await op.ok<Page<User>>("GET", `/api/v1/users?groupId=${g2}&pageSize=500`);
     expect(ofG2.items.map((u) => u.id)).toContain(user.id);
