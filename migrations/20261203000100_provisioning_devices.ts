@@ -23,7 +23,8 @@ export async function up(knex: Knex): Promise<void> {
     t.jsonb("document").notNullable();
   });
   await knex.schema.createTable("activation_attempts", (t) => {
-    t.uuid("id").primary();
+    // A sequence rather than a UUID: attempts in the same millisecond keep their order.
+    t.bigIncrements("id").primary();
     // Null for a token nobody knows: the attempt still counts for its address.
     t.uuid("account_id").nullable().references("id").inTable("accounts").onDelete("CASCADE");
     t.uuid("activation_token_id").nullable();

@@ -15,7 +15,6 @@ import {
   ValidationError,
 } from "../errors.js";
 import type { DomainEvent, DomainEvents } from "../events.js";
-import { ids } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { ActivationLinks } from "../messaging/activation-links.js";
 import type { ActivationTokenRow } from "../messaging/activation-token-store.js";
@@ -286,7 +285,6 @@ export class Activation {
     );
     const record = (outcome: string, accountId: string | null, detail: string | null) =>
       store.insertAttempt(db.knex, {
-        id: ids.uuid(),
         account_id: accountId,
         activation_token_id: row?.id ?? null,
         occurred_at: clock.now(),

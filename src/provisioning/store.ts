@@ -40,7 +40,7 @@ export const provisioningStore = {
     return db<DeviceRow>("provisioning_devices").where({ account_id: accountId }).first();
   },
 
-  async insertAttempt(db: Knex, row: AttemptRow): Promise<void> {
+  async insertAttempt(db: Knex, row: Omit<AttemptRow, "id">): Promise<void> {
     await db("activation_attempts").insert(row);
   },
 
