@@ -174,7 +174,7 @@ export class Activation {
           certificateSerial: issued.row.serial,
         });
         published.push(...activated.events);
-        // The new key replaces every older one, only now that everything else has succeeded.
+        // The older keys are revoked in this same transaction: if anything fails, they stay valid.
         const superseded = await this.deps.pki.supersedeKeys(trx, {
           holder: target,
           keep: issued.row.id,
