@@ -19,12 +19,7 @@ import type { Logger } from "../logger.js";
 import type { ActivationLinks } from "../messaging/activation-links.js";
 import type { ActivationTokenRow } from "../messaging/activation-token-store.js";
 import type { IssueCertificate, Pki } from "../pki/service.js";
-import {
-  configurationDocument,
-  type ServerFacts,
-  type StoredDocument,
-  withPassword,
-} from "./configuration-document.js";
+import { configurationDocument, type ServerFacts, withPassword } from "./configuration-document.js";
 import type { ConfigurationDocument } from "./schemas.js";
 import { devicePlatforms } from "./schemas.js";
 import { type DeviceRow, provisioningStore as store } from "./store.js";
@@ -193,7 +188,7 @@ export class Activation {
           activation_token_id: row.id,
           csr_sha256: csrSha256,
           certificate_serial: issued.row.serial,
-          document: stored as unknown as Record<string, unknown>,
+          document: stored,
         });
         return {
           accountId: target.accountId,
@@ -245,7 +240,7 @@ export class Activation {
     return {
       accountId: row.account_id,
       outcome: "repeated",
-      value: withPassword(device.document as unknown as StoredDocument, password),
+      value: withPassword(device.document, password),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { StoredDocument } from "./configuration-document.js";
 
 export interface DeviceRow {
   account_id: string;
@@ -12,7 +13,7 @@ export interface DeviceRow {
   csr_sha256: string;
   certificate_serial: string;
   /** The configuration document without its password. */
-  document: Record<string, unknown>;
+  document: StoredDocument;
 }
 
 export interface AttemptRow {
