@@ -77,8 +77,14 @@ export class ConflictError extends AppError {
 
 export class GoneError extends AppError {
   readonly status = 410;
-  readonly type = "gone";
   readonly title = "Gone";
+  /** A type of its own where clients must tell cases apart (a used or an expired activation link). */
+  constructor(
+    detail: string,
+    readonly type: string = "gone",
+  ) {
+    super(detail);
+  }
 }
 
 export class PayloadTooLargeError extends AppError {

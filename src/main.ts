@@ -26,6 +26,7 @@ import type { Logger } from "./logger.js";
 import { createMessaging, type Messaging } from "./messaging/setup.js";
 import { packageVersion } from "./package-info.js";
 import { createPki, type Pki } from "./pki/service.js";
+import { createProvisioning } from "./provisioning/setup.js";
 import { AnnouncementUploads } from "./sip/announcement-uploads.js";
 import { registrationsOf } from "./sip/binding-store.js";
 import { CallRecords } from "./sip/call-records.js";
@@ -165,6 +166,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     lifecycle.defer("pki", () => pki.close());
     accounts.addDetailSection("certificates", (accountId) => pki.certificates(accountId));
+    const provisioning = createProvisioning({
+      config: config.provisioning,
+      database,
+      clock,
+      logger,
+      accounts,
+      links: messaging.activationLinks,
+      pki,
+      audit,
+      events,
+      licenseSigningKey: licensing.publicKey,
+      licenseVendorUrl: config.license.vendorUrl,
+      publicUrl: () => (config.messaging.publicUrl ?? serverUrl).replace(/\/+$/, ""),
+    });
+    accounts.addDetailSection("device", (accountId) => provisioning.deviceOf(accountId));
+    accounts.addDetailSection("activationAttempts", (accountId) => provisioning.attemptsOf(accountId));
     let sip: SipRuntime | null = null;
     accounts.addDetailSection("registrations", async (accountId) => {
       await sip?.flush();
@@ -198,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...cdrRoutes(new CallRecords(database, clock)),
       ...announcementRoutes(announcementUploads),
       ...messaging.routes,
+      ...provisioning.routes,
     );
 
     const listener = createHttpListener({

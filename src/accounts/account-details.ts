@@ -10,6 +10,10 @@ export interface DetailSections {
   messages: Record<string, unknown>[];
   certificates: Record<string, unknown>[];
   license: Record<string, unknown> | null;
+  /** The device the app was activated on (provisioning); null before the first activation. */
+  device: Record<string, unknown> | null;
+  /** The last activation attempts of the account's links, newest first (provisioning). */
+  activationAttempts: Record<string, unknown>[];
 }
 export type DetailSection = keyof DetailSections;
 export type SectionLoader<K extends DetailSection> = (accountId: string) => Promise<DetailSections[K]>;
@@ -36,13 +40,22 @@ export class AccountDetails {
     const [lastStatusChange] = await this.audit.recent("account", id, 1, statusChanges);
     const load = <K extends DetailSection>(name: K, empty: DetailSections[K]) =>
       this.sections[name]?.(id) ?? Promise.resolve(empty);
-    const [registrations, messages, certificates, license] = await Promise.all([
+    const [registrations, messages, certificates, license, device, activationAttempts] = await Promise.all([
       load("registrations", []),
       load("messages", []),
       load("certificates", []),
       load("license", null),
+      load("device", null),
+      load("activationAttempts", []),
     ]);
-    const sections: DetailSections = { registrations, messages, certificates, license };
+    const sections: DetailSections = {
+      registrations,
+      messages,
+      certificates,
+      license,
+      device,
+      activationAttempts,
+    };
     return {
       ...accountView(row),
       statusReason: statusReason(row, lastStatusChange ?? null),

@@ -321,6 +321,13 @@ export const accountDetailsSchema = accountSchema
     messages: z.array(z.looseObject({})).describe("Installation and activation SMS (filled by messaging)"),
     certificates: z.array(z.looseObject({})).describe("Issued certificates (filled by the PKI)"),
     license: z.looseObject({}).nullable().describe("Cached license status (filled by the license proxy)"),
+    device: z
+      .looseObject({})
+      .nullable()
+      .describe("The device the app was activated on: platform, model, versions, activatedAt (provisioning)"),
+    activationAttempts: z
+      .array(z.looseObject({}))
+      .describe("The last activation attempts: time, address, outcome, newest first (provisioning)"),
     recentEvents: z.array(
       z.object({
         occurredAt: timestamp,

@@ -6,6 +6,7 @@ import type { DomainEvents } from "../events.js";
 import { AccountDetails, type DetailSection, type SectionLoader } from "./account-details.js";
 import { AccountMoves } from "./account-moves.js";
 import { Accounts } from "./accounts.js";
+import { AccountActivations } from "./activations.js";
 import { AccountCreation } from "./create-accounts.js";
 import type { CredentialCipher } from "./credentials.js";
 import { InactiveTenants } from "./inactive-tenants.js";
@@ -20,6 +21,7 @@ import {
 } from "./subscribers.js";
 
 export type { DetailSection, DetailSections } from "./account-details.js";
+export type { ActivationTarget } from "./activations.js";
 export type { AccountDraft } from "./create-accounts.js";
 export type { KeyHolder } from "./key-holders.js";
 export type { LicenseContext, MessagingContext, SipSubscriber } from "./subscribers.js";
@@ -37,6 +39,8 @@ export class AccountService {
   readonly profiles: Profiles;
   /** What the PKI reads and does to the accounts whose keys it certifies. */
   readonly keyHolders: KeyHolders;
+  /** What PGSM activation (src/provisioning) reads and does to an account. */
+  readonly activations: AccountActivations;
   private readonly subscribers: Subscribers;
 
   constructor(
@@ -54,6 +58,7 @@ export class AccountService {
     this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));
     this.profiles = parts.profiles;
     this.keyHolders = new KeyHolders(clock, parts.audit);
+    this.activations = new AccountActivations(clock, cipher, parts.audit);
   }
 
   /** Registers a section of the account "refresh" owned by another capability (registrations, license...). */

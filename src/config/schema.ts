@@ -312,6 +312,19 @@ const messagingSchema = z
   })
   .strict();
 
+/** PGSM automatic activation (src/provisioning, docs/provisioning.md). */
+const provisioningSchema = z
+  .object({
+    /** A repeated POST /a/{token} with the same CSR gets the same document this long after the activation. */
+    replayWindowSeconds: seconds(3600),
+    /** Failed attempts on one activation link before it is blocked for the rest of the window. */
+    tokenFailureLimit: z.coerce.number().int().min(1).max(10_000),
+    /** Failed activation attempts from one address (any link, unknown ones too) before it is blocked. */
+    addressFailureLimit: z.coerce.number().int().min(1).max(1_000_000),
+    failureWindowSeconds: seconds(86_400).pipe(z.number().min(1)),
+  })
+  .strict();
+
 /** The one configuration object. Every key is documented in README.md. */
 export const configSchema = z
   .object({
@@ -350,6 +363,7 @@ export const configSchema = z
     sip: sipSchema,
     pki: pkiSchema,
     messaging: messagingSchema,
+    provisioning: provisioningSchema,
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */

@@ -24,6 +24,8 @@ const nonceTtlMs = 5 * 60_000;
 export interface Licensing {
   service: LicenseService;
   routes: Route[];
+  /** The key license envelopes are signed with, which apps pin when they are provisioned. */
+  publicKey: { keyId: string; publicKeyPem: string };
   /** Waits for vendor calls under way; call before the database closes. */
   drain(): Promise<void>;
 }
@@ -109,6 +111,7 @@ export async function createLicensing(deps: {
   return {
     service,
     routes: licensingRoutes({ licenses: service, authenticator, signer }),
+    publicKey: { keyId: signer.keyId, publicKeyPem: signer.publicKeyPem },
     drain: () => service.drain(),
   };
 }

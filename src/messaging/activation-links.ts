@@ -38,4 +38,14 @@ export class ActivationLinks {
   findUsable(db: Knex, token: string): Promise<ActivationTokenRow | undefined> {
     return activationTokenStore.findUsable(db, sha256(token), this.clock.now());
   }
+
+  /** The token's row in any state, for telling a used link from an expired or replaced one. */
+  lookup(db: Knex, token: string): Promise<ActivationTokenRow | undefined> {
+    return activationTokenStore.findByHash(db, sha256(token));
+  }
+
+  /** Uses the link up in the caller's transaction; false when another request used it first. */
+  consume(trx: Knex, row: ActivationTokenRow): Promise<boolean> {
+    return activationTokenStore.consume(trx, row.id, this.clock.now());
+  }
 }

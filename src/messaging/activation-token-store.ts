@@ -34,4 +34,23 @@ export const activationTokenStore = {
       .andWhere("expires_at", ">", now)
       .first();
   },
+
+  /** The token's row whatever its state (used, expired, replaced), to tell a client which. */
+  findByHash(db: Knex, tokenSha256: string): Promise<ActivationTokenRow | undefined> {
+    return db<ActivationTokenRow>("activation_tokens").where({ token_sha256: tokenSha256 }).first();
+  },
+
+  /**
+   * Marks a usable token used; false when it no longer is. Conditional, so of two concurrent
+   * activations exactly one gets the row (the other waits for the row lock, then sees used_at).
+   */
+  async consume(trx: Knex, id: string, now: Date): Promise<boolean> {
+    const updated = await trx("activation_tokens")
+      .where({ id })
+      .whereNull("invalidated_at")
+      .whereNull("used_at")
+      .andWhere("expires_at", ">", now)
+      .update({ used_at: now });
+    return updated === 1;
+  },
 };

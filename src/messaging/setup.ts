@@ -41,6 +41,8 @@ export interface MessagingDependencies {
 export interface Messaging {
   /** For other capabilities' messages (the PKI's duress alert), written in their transactions. */
   outbox: Outbox;
+  /** The activation links (/a/{token}) this capability makes, for provisioning to serve. */
+  activationLinks: ActivationLinks;
   routes: Route[];
   queue: JobQueue;
   delivery: Delivery;
@@ -85,6 +87,7 @@ export function createMessaging(deps: MessagingDependencies): Messaging {
   });
   return {
     outbox,
+    activationLinks: links,
     routes,
     queue,
     delivery,

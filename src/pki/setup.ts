@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { SipSubscriber } from "../accounts/service.js";
-import { systemActor } from "../audit/actor.js";
+import { type SystemActor, systemActor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import { DigestAuthenticator } from "../auth/digest.js";
 import { DigestSessions } from "../auth/digest-sessions.js";
@@ -18,7 +18,7 @@ import { AccountKeys, type PkiAccounts } from "./account-keys.js";
 import { caPassphrase } from "./ca-passphrase.js";
 import { CertificateAuthority } from "./certificate-authority.js";
 import { CrlPublisher } from "./crl-publisher.js";
-import { CertificateIssuer, type IssueCertificate } from "./issue-certificate.js";
+import { type CertificateHolder, CertificateIssuer, type IssueCertificate } from "./issue-certificate.js";
 import { KeyDirectory } from "./key-directory.js";
 import { Rekeying } from "./rekey.js";
 import { Revocation } from "./revocation.js";
@@ -39,6 +39,19 @@ export interface Pki {
   routes: Route[];
   /** For the provisioning capability: certify an activating client's key inside its transaction. */
   issueCertificate: IssueCertificate;
+  /**
+   * For re-provisioning: revokes the account's other keys (superseded) in the caller's
+   * transaction, keeping `keep` (the certificate just issued); call the answer's `adopt` after
+   * the commit so this process serves the new CRL at once.
+   */
+  supersedeKeys(
+    trx: Database["knex"],
+    input: {
+      holder: Pick<CertificateHolder, "accountId" | "groupId" | "organisationId">;
+      keep: string;
+      actor: SystemActor;
+    },
+  ): Promise<{ revoked: number; adopt(): void }>;
   /** The account "refresh" section. */
   certificates(accountId: string): Promise<CertificateView[]>;
   /** The server's own TLS certificate and key files, issued by this CA (and kept renewed). */
@@ -175,6 +188,13 @@ export async function createPki(deps: {
       authenticate: (input) => clients.authenticate(input),
     }),
     issueCertificate: issuer.issueCertificate,
+    supersedeKeys: async (trx, input) => {
+      const { revoked, published } = await revocation.revokeAccountKeys(trx, {
+        ...input,
+        reason: "superseded",
+      });
+      return { revoked: revoked.length, adopt: () => (published ? crl.adopt(published) : undefined) };
+    },
     certificates: (accountId) => accountKeys.section(accountId),
     serverCertificate,
     close: () => {

@@ -477,6 +477,23 @@ const matrix: Record<string, Cell> = {
     }),
   },
   openInstallationLink: { expect: everyone(404), request: get("/i/unknown-code") },
+  // Provisioning: the activation link is its own credential, so a bearer token changes nothing.
+  // A link of its own per caller: failures are counted per link (provisioning.tokenFailureLimit).
+  openActivationLink: {
+    expect: everyone(404),
+    request: async (_f, _op, n) => ({
+      method: "GET",
+      path: `/a/${"M".repeat(40)}${String(n).padStart(3, "0")}`,
+    }),
+  },
+  activateApp: {
+    expect: everyone(404),
+    request: async (_f, _op, n) => ({
+      method: "POST",
+      path: `/a/${"N".repeat(40)}${String(n).padStart(3, "0")}`,
+      body: { csr: "-", device: { platform: "ios", model: "m", osVersion: "1", appVersion: "1" } },
+    }),
+  },
   listMessageTemplates: {
     expect: profileWrite(200),
     request: async (f) => ({ method: "GET", path: `/api/v1/organisations/${f.orgA}/message-templates` }),
