@@ -10,6 +10,8 @@ export interface DetailSections {
   messages: Record<string, unknown>[];
   certificates: Record<string, unknown>[];
   license: Record<string, unknown> | null;
+  /** A SNOM phone's settings credential and its last fetches; null for other accounts. */
+  snomProvisioning: Record<string, unknown> | null;
 }
 export type DetailSection = keyof DetailSections;
 export type SectionLoader<K extends DetailSection> = (accountId: string) => Promise<DetailSections[K]>;
@@ -36,13 +38,14 @@ export class AccountDetails {
     const [lastStatusChange] = await this.audit.recent("account", id, 1, statusChanges);
     const load = <K extends DetailSection>(name: K, empty: DetailSections[K]) =>
       this.sections[name]?.(id) ?? Promise.resolve(empty);
-    const [registrations, messages, certificates, license] = await Promise.all([
+    const [registrations, messages, certificates, license, snomProvisioning] = await Promise.all([
       load("registrations", []),
       load("messages", []),
       load("certificates", []),
       load("license", null),
+      load("snomProvisioning", null),
     ]);
-    const sections: DetailSections = { registrations, messages, certificates, license };
+    const sections: DetailSections = { registrations, messages, certificates, license, snomProvisioning };
     return {
       ...accountView(row),
       statusReason: statusReason(row, lastStatusChange ?? null),

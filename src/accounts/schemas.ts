@@ -303,8 +303,24 @@ export const accountSchema = z
     updatedAt: timestamp,
   })
   .meta({ id: "Account" });
+/** A SNOM phone's settings credential as it is shown, once: when made and when rotated. */
+export const provisioningCredentialSchema = z
+  .object({
+    username: z.string(),
+    password: z.string().describe("Shown in this answer only"),
+    realm: z.string().describe("The HTTP digest realm the settings URL challenges with"),
+    createdAt: timestamp,
+  })
+  .meta({ id: "ProvisioningCredential" });
+export type ProvisioningCredential = z.output<typeof provisioningCredentialSchema>;
+
 export const accountWithPasswordSchema = accountSchema
-  .extend({ password: z.string().describe("Shown in this answer only") })
+  .extend({
+    password: z.string().describe("Shown in this answer only"),
+    provisioningCredential: provisioningCredentialSchema
+      .optional()
+      .describe("SNOM accounts: the settings credential, shown in this answer only"),
+  })
   .meta({ id: "AccountWithPassword" });
 export const accountPage = pageSchema(accountSchema, "AccountPage");
 
@@ -316,6 +332,10 @@ export const accountDetailsSchema = accountSchema
     messages: z.array(z.looseObject({})).describe("Installation and activation SMS (filled by messaging)"),
     certificates: z.array(z.looseObject({})).describe("Issued certificates (filled by the PKI)"),
     license: z.looseObject({}).nullable().describe("Cached license status (filled by the license proxy)"),
+    snomProvisioning: z
+      .looseObject({})
+      .nullable()
+      .describe("A SNOM phone's settings credential (no secret) and its last fetches; null for PGSM"),
     recentEvents: z.array(
       z.object({
         occurredAt: timestamp,
@@ -375,7 +395,15 @@ export const importResultSchema = z
   .object({
     created: z.number().int(),
     accounts: z.array(
-      z.object({ id: z.uuid(), username: z.string(), sipDomain: z.string(), password: z.string() }),
+      z.object({
+        id: z.uuid(),
+        username: z.string(),
+        sipDomain: z.string(),
+        password: z.string(),
+        provisioningCredential: provisioningCredentialSchema
+          .nullable()
+          .describe("SNOM accounts: the settings credential; null for PGSM"),
+      }),
     ),
   })
   .meta({ id: "AccountImportResult", description: "Passwords are shown in this answer only" });

@@ -9,6 +9,7 @@ import { AccountCreation } from "./create-accounts.js";
 import type { CredentialCipher } from "./credentials.js";
 import { InactiveTenants } from "./inactive-tenants.js";
 import { KeyHolders } from "./key-holders.js";
+import { PhoneSettings } from "./phone-settings.js";
 import type { Profiles } from "./profiles.js";
 import {
   type GroupAccess,
@@ -19,7 +20,8 @@ import {
 } from "./subscribers.js";
 
 export type { DetailSection, DetailSections } from "./account-details.js";
-export type { AccountDraft } from "./create-accounts.js";
+export type { AccountDraft, ProvisioningCredentialIssuer } from "./create-accounts.js";
+export type { PhoneSettingsContext } from "./phone-settings.js";
 export type { KeyHolder } from "./key-holders.js";
 export type { LicenseContext, MessagingContext, SipSubscriber } from "./subscribers.js";
 
@@ -35,6 +37,8 @@ export class AccountService {
   readonly profiles: Profiles;
   /** What the PKI reads and does to the accounts whose keys it certifies. */
   readonly keyHolders: KeyHolders;
+  /** What a desk phone's settings file is written from (SNOM provisioning), the clear password included. */
+  readonly phoneSettings: PhoneSettings;
   private readonly subscribers: Subscribers;
 
   constructor(
@@ -48,7 +52,9 @@ export class AccountService {
     this.accounts = new Accounts(db, clock, tenancy, cipher, events, parts.audit);
     this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit, events);
     this.details = new AccountDetails(db, parts.audit);
-    this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));
+    const inactiveTenants = new InactiveTenants(db, events);
+    this.subscribers = new Subscribers(db, tenancy, parts.audit, inactiveTenants);
+    this.phoneSettings = new PhoneSettings(db, cipher, inactiveTenants);
     this.profiles = parts.profiles;
     this.keyHolders = new KeyHolders(clock, parts.audit);
   }
