@@ -26,6 +26,7 @@ import type { Logger } from "./logger.js";
 import { createMessaging, type Messaging } from "./messaging/setup.js";
 import { packageVersion } from "./package-info.js";
 import { createPki, type Pki } from "./pki/service.js";
+import { createSnomProvisioning } from "./provisioning/snom/setup.js";
 import { AnnouncementUploads } from "./sip/announcement-uploads.js";
 import { registrationsOf } from "./sip/binding-store.js";
 import { CallRecords } from "./sip/call-records.js";
@@ -165,6 +166,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     lifecycle.defer("pki", () => pki.close());
     accounts.addDetailSection("certificates", (accountId) => pki.certificates(accountId));
+    const snom = await createSnomProvisioning({
+      config: config.snom,
+      database,
+      clock,
+      logger,
+      audit,
+      accounts,
+      publicUrl: () => config.messaging.publicUrl ?? serverUrl,
+    });
+    accounts.addDetailSection("snomProvisioning", (accountId) => snom.details(accountId));
     let sip: SipRuntime | null = null;
     accounts.addDetailSection("registrations", async (accountId) => {
       await sip?.flush();
@@ -198,6 +209,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...cdrRoutes(new CallRecords(database, clock)),
       ...announcementRoutes(announcementUploads),
       ...messaging.routes,
+      ...snom.routes,
     );
 
     const listener = createHttpListener({

@@ -21,8 +21,8 @@ import {
 
 export type { DetailSection, DetailSections } from "./account-details.js";
 export type { AccountDraft, ProvisioningCredentialIssuer } from "./create-accounts.js";
-export type { PhoneSettingsContext } from "./phone-settings.js";
 export type { KeyHolder } from "./key-holders.js";
+export type { PhoneSettingsContext } from "./phone-settings.js";
 export type { LicenseContext, MessagingContext, SipSubscriber } from "./subscribers.js";
 
 /**

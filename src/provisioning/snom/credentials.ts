@@ -8,7 +8,12 @@ import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { NotFoundError, UnprocessableError } from "../../errors.js";
 import { ids } from "../../ids.js";
-import { type CredentialOfPhone, type CredentialOwner, type SnomCredentialRow, snomStore as store } from "./store.js";
+import {
+  type CredentialOfPhone,
+  type CredentialOwner,
+  type SnomCredentialRow,
+  snomStore as store,
+} from "./store.js";
 
 /** What the credential's admin route needs of the accounts capability. */
 export interface CredentialAccounts {
@@ -74,7 +79,10 @@ export class ProvisioningCredentials {
   }
 
   /** POST /accounts/{id}/provisioning-credential: a new credential; the one it replaces has its grace period. */
-  async rotate(actor: Actor, accountId: string): Promise<ProvisioningCredential & { previousValidUntil: string | null }> {
+  async rotate(
+    actor: Actor,
+    accountId: string,
+  ): Promise<ProvisioningCredential & { previousValidUntil: string | null }> {
     await this.accounts.assertAccountWritable(actor, accountId);
     return this.db.knex.transaction(async (trx) => {
       const owner = await store.lockOwner(trx, accountId);
@@ -168,7 +176,9 @@ export class ProvisioningCredentials {
         targetId: owner.id,
         organisationId: owner.organisation_id,
         groupId: owner.group_id,
-        after: { provisioningCredential: { username: shown.get(owner.id)?.username, createdAt: now.toISOString() } },
+        after: {
+          provisioningCredential: { username: shown.get(owner.id)?.username, createdAt: now.toISOString() },
+        },
       })),
     );
     return shown;

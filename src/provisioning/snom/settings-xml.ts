@@ -39,7 +39,8 @@ function xmlSafe(value: string): string {
   let out = "";
   for (const char of value) {
     const code = char.codePointAt(0) as number;
-    const allowed = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code !== 0xfffe && code !== 0xffff);
+    const allowed =
+      code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code !== 0xfffe && code !== 0xffff);
     if (allowed) out += char;
   }
   return out;
