@@ -125,9 +125,8 @@ export function parseSettingsXml(xml: string): Map<string, ParsedSetting[]> {
 
 /** One setting's value, failing loudly when the file lacks it or has it twice. */
 export function setting(settings: Map<string, ParsedSetting[]>, name: string): ParsedSetting {
-  const entries = settings.get(name);
-  if (!entries || entries.length !== 1)
-    throw new Error(`the settings file has ${entries?.length ?? 0} ${name}`);
+  const entries = settings.get(name) ?? [];
+  if (entries.length !== 1) throw new Error(`the settings file has ${entries.length} ${name}`);
   return entries[0] as ParsedSetting;
 }
 
