@@ -37,7 +37,9 @@ function send(agent, base, path, headers) {
       (res) => {
         const chunks = [];
         res.on("data", (chunk) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
       },
     );
     req.on("error", reject);
@@ -89,7 +91,9 @@ async function takeNonce(agent, base, phone) {
  */
 async function run(base, phoneList, { verify }) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const owned = Array.from({ length: concurrency }, (_, w) => phoneList.filter((_, i) => i % concurrency === w));
+  const owned = Array.from({ length: concurrency }, (_, w) =>
+    phoneList.filter((_, i) => i % concurrency === w),
+  );
   let remaining = requestsPerRun;
   let failures = 0;
   const started = process.hrtime.bigint();
@@ -147,8 +151,14 @@ async function main() {
       name: "Reception",
       defaultProfileId: profile.id,
     });
-    const macs = Array.from({ length: phones }, (_, i) => `000413${(0x100000 + i).toString(16).toUpperCase()}`);
-    const csv = ["groupId,type,macAddress,displayName", ...macs.map((mac, i) => `${group.id},SNOM,${mac},Desk ${i}`)];
+    const macs = Array.from(
+      { length: phones },
+      (_, i) => `000413${(0x100000 + i).toString(16).toUpperCase()}`,
+    );
+    const csv = [
+      "groupId,type,macAddress,displayName",
+      ...macs.map((mac, i) => `${group.id},SNOM,${mac},Desk ${i}`),
+    ];
     const imported = await api("POST", "/api/v1/accounts/import", csv.join("\n"), "text/csv");
     log(`created ${imported.created} SNOM accounts and their provisioning credentials (one CSV import)`);
 
@@ -166,7 +176,9 @@ async function main() {
         `PGSM activations: ${result.perSecond.toFixed(1)}/s (${result.activations} in ${result.seconds.toFixed(2)} s)`,
       );
     } else {
-      log("PGSM activations: not measured here (bench/support/activation-rate.mjs comes with PGSM activation)");
+      log(
+        "PGSM activations: not measured here (bench/support/activation-rate.mjs comes with PGSM activation)",
+      );
     }
 
     const setupAgent = new Agent({ keepAlive: false });
@@ -234,7 +246,6 @@ function runBare() {
     });
   });
 }
-
 
 if (process.argv[2] === "--bare") runBare();
 else await main();

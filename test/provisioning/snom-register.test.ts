@@ -50,7 +50,10 @@ describe("a phone applying its settings file", () => {
     const ua = new TestRegistrar(client, identity.username, identity.password, identity.domain);
     expect((await ua.register({ algorithm: "MD5" })).status).toBe(200);
     expect((await ua.register({ algorithm: "SHA-256" })).status).toBe(200);
-    const details = await server.api.ok<{ registrations: unknown[] }>("GET", `/api/v1/accounts/${identity.accountId}`);
+    const details = await server.api.ok<{ registrations: unknown[] }>(
+      "GET",
+      `/api/v1/accounts/${identity.accountId}`,
+    );
     expect(details.registrations).toHaveLength(1);
     // A password other than the file's is refused: the file's is the one that works.
     const wrong = new TestRegistrar(client, identity.username, `${identity.password}x`, identity.domain);

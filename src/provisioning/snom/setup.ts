@@ -93,8 +93,7 @@ export async function createSnomProvisioning(deps: {
   return {
     routes: snomRoutes({ files, credentials }),
     async details(accountId) {
-      const context = await accounts.phoneSettings.of(accountId);
-      if (context?.type !== "SNOM") return null;
+      if ((await store.accountType(database.knex, accountId)) !== "SNOM") return null;
       const fetches = await store.recentFetches(database.knex, accountId, fetchesShown);
       return {
         credential: await credentials.state(accountId),

@@ -67,6 +67,14 @@ export const snomStore = {
       .select("a.id", "a.type", "a.group_id", "g.organisation_id");
   },
 
+  /** The account's type, deleted or not; undefined for an unknown id. */
+  async accountType(db: Knex, accountId: string): Promise<"PGSM" | "SNOM" | undefined> {
+    const row = (await db("accounts").where({ id: accountId }).first("type")) as
+      | { type: "PGSM" | "SNOM" }
+      | undefined;
+    return row?.type;
+  },
+
   async insertCredentials(db: Knex, rows: SnomCredentialRow[]): Promise<void> {
     if (rows.length > 0) await db("snom_credentials").insert(rows);
   },
