@@ -175,6 +175,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       accounts,
       publicUrl: () => config.messaging.publicUrl ?? serverUrl,
     });
+    lifecycle.defer("snom fetch records", () => snom.close());
     accounts.addDetailSection("snomProvisioning", (accountId) => snom.details(accountId));
     let sip: SipRuntime | null = null;
     accounts.addDetailSection("registrations", async (accountId) => {

@@ -4,7 +4,6 @@ import type { InactiveTenants } from "./inactive-tenants.js";
 import { type ProfileSettings, profileSettings } from "./schemas.js";
 import { accountsStore as store } from "./store.js";
 import { inactiveTenantReason } from "./subscribers.js";
-import { profileInEffect } from "./visibility.js";
 
 /** What a desk phone's settings file is written from: the account, its profile, its clear password. */
 export interface PhoneSettingsContext {
@@ -36,9 +35,9 @@ export class PhoneSettings {
 
   /** The live account's settings context; null for an unknown or deleted account. */
   async of(accountId: string): Promise<PhoneSettingsContext | null> {
-    const row = await store.findLiveAccount(this.db.knex, { id: accountId });
+    // One query for the account and its profile: phones fetch this at boot, a whole fleet at once.
+    const row = await store.findLiveAccountWithProfile(this.db.knex, accountId);
     if (!row) return null;
-    const profile = await profileInEffect(this.db.knex, row);
     const inactive = await this.inactiveTenants.of(row.group_id);
     const own = row.status === "disabled";
     return {
@@ -51,8 +50,8 @@ export class PhoneSettings {
       status: inactive ? "disabled" : row.status,
       disabledReason: own || !inactive ? row.disabled_reason : inactiveTenantReason[inactive],
       password: row.password_encrypted ? this.cipher.decrypt(row.password_encrypted, row.id) : null,
-      serverHost: profile.server_host,
-      settings: withDefaults(profile.settings),
+      serverHost: row.profile_server_host,
+      settings: withDefaults(row.profile_settings as ProfileSettings | string),
     };
   }
 }

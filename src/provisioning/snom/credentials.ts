@@ -61,10 +61,6 @@ export class ProvisioningCredentials {
     private readonly settings: CredentialSettings,
   ) {}
 
-  get realm(): string {
-    return this.settings.realm;
-  }
-
   /** Credentials for new SNOM accounts, in the creating transaction (AccountCreation's issuer). */
   async issue(
     trx: Knex.Transaction,

@@ -2,13 +2,12 @@ import type { PhoneSettingsContext } from "../../accounts/service.js";
 import type { DigestAuthenticator } from "../../auth/digest.js";
 import type { HttpDigestClients } from "../../auth/http-digest-clients.js";
 import type { Clock } from "../../clock.js";
-import type { Database } from "../../db/database.js";
 import { NotFoundError, UnauthorizedError } from "../../errors.js";
 import { withProblemHeaders } from "../../http/problem.js";
 import type { RawRequest } from "../../http/route.js";
 import { ids } from "../../ids.js";
+import type { FetchLog } from "./fetch-log.js";
 import { snomSettings, snomSettingsXml } from "./settings-xml.js";
-import { snomStore as store } from "./store.js";
 import { parseSnomUserAgent } from "./user-agent.js";
 
 /** The phone a settings credential belongs to, as the digest lookup found it. */
@@ -19,7 +18,7 @@ export interface SnomPhone {
 }
 
 export interface SnomSettingsFilesOptions {
-  db: Database;
+  fetches: FetchLog;
   clock: Clock;
   realm: string;
   digest: DigestAuthenticator;
@@ -65,7 +64,7 @@ export class SnomSettingsFiles {
     const userAgent = request.headers["user-agent"]?.slice(0, userAgentMaxLength) ?? null;
     const agent = parseSnomUserAgent(userAgent ?? undefined);
     const working = file.settings.some((s) => s.name === "user_active" && s.value === "on");
-    await store.recordFetch(this.options.db.knex, {
+    this.options.fetches.record({
       id: ids.uuid(),
       account_id: phone.accountId,
       fetched_at: this.options.clock.now(),

@@ -11,6 +11,7 @@ import type { Database } from "../../db/database.js";
 import type { Route } from "../../http/route.js";
 import type { Logger } from "../../logger.js";
 import { ProvisioningCredentials } from "./credentials.js";
+import { FetchLog } from "./fetch-log.js";
 import { snomRoutes } from "./routes.js";
 import { type SnomPhone, SnomSettingsFiles } from "./settings-files.js";
 import { snomStore as store } from "./store.js";
@@ -19,11 +20,15 @@ import { snomStore as store } from "./store.js";
 const nonceTtlMs = 5 * 60_000;
 /** How many of its last fetches an account's details show. */
 const fetchesShown = 20;
+/** How long fetch records gather before one insert writes them. */
+const fetchFlushMs = 250;
 
 export interface SnomProvisioning {
   routes: Route[];
   /** The "snomProvisioning" section of the account details: the credential's state and the last fetches. */
   details(accountId: string): Promise<Record<string, unknown> | null>;
+  /** Writes the fetch records still in memory. */
+  close(): Promise<void>;
 }
 
 /**
@@ -80,8 +85,9 @@ export async function createSnomProvisioning(deps: {
     what: "SNOM settings request",
     securityTag: "snom.settings",
   });
+  const fetches = new FetchLog(database.knex, fetchFlushMs, logger);
   const files = new SnomSettingsFiles({
-    db: database,
+    fetches,
     clock,
     realm: config.realm,
     digest,
@@ -94,10 +100,11 @@ export async function createSnomProvisioning(deps: {
     routes: snomRoutes({ files, credentials }),
     async details(accountId) {
       if ((await store.accountType(database.knex, accountId)) !== "SNOM") return null;
-      const fetches = await store.recentFetches(database.knex, accountId, fetchesShown);
+      await fetches.flush().catch(() => undefined);
+      const recent = await store.recentFetches(database.knex, accountId, fetchesShown);
       return {
         credential: await credentials.state(accountId),
-        fetches: fetches.map((row) => ({
+        fetches: recent.map((row) => ({
           fetchedAt: row.fetched_at.toISOString(),
           address: row.address,
           userAgent: row.user_agent,
@@ -107,5 +114,6 @@ export async function createSnomProvisioning(deps: {
         })),
       };
     },
+    close: () => fetches.close(),
   };
 }

@@ -100,8 +100,8 @@ export const snomStore = {
       ]);
   },
 
-  async recordFetch(db: Knex, row: SnomFetchRow): Promise<void> {
-    await db("snom_fetches").insert(row);
+  async recordFetches(db: Knex, rows: SnomFetchRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) await db("snom_fetches").insert(rows.slice(i, i + 500));
   },
 
   async recentFetches(db: Knex, accountId: string, limit: number): Promise<SnomFetchRow[]> {
