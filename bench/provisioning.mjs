@@ -13,7 +13,7 @@
 // Last line: `ratio <median SNOM fetches per second / median bare requests per second>`.
 import { fork } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -115,6 +115,17 @@ async function run(base, phoneList, { verify }) {
   return { perSecond: requestsPerRun / seconds, seconds, failures };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
@@ -204,8 +215,13 @@ async function main() {
     await run(bareUrl, phoneList, { verify: false });
     const snomRates = [];
     const bareRates = [];
+    const cpuPerFetch = [];
     for (let round = 1; round <= rounds; round++) {
+      const cpuBefore = cpuSeconds(server.child.pid);
       const snom = await run(server.base, phoneList, { verify: true });
+      const cpuAfter = cpuSeconds(server.child.pid);
+      if (cpuBefore !== null && cpuAfter !== null)
+        cpuPerFetch.push(((cpuAfter - cpuBefore) * 1000) / requestsPerRun);
       if (snom.failures > 0) throw new Error(`${snom.failures} settings fetches failed in round ${round}`);
       const plain = await run(bareUrl, phoneList, { verify: false });
       snomRates.push(snom.perSecond);
@@ -220,6 +236,12 @@ async function main() {
       `SNOM settings fetches: ${snomRate.toFixed(0)}/s (median of ${rounds} rounds of ${requestsPerRun}, ${concurrency} in flight, digest MD5, ${phones} phones)`,
     );
     log(`bare node:http, same body size: ${bareRate.toFixed(0)}/s`);
+    if (cpuPerFetch.length > 0) {
+      // Less CPU per fetch than 1/rate means the fetches wait (on the database) more than they compute.
+      log(
+        `provisiond CPU per fetch: ${median(cpuPerFetch).toFixed(2)} ms (1/rate: ${(1000 / snomRate).toFixed(2)} ms)`,
+      );
+    }
     log(`ratio ${(snomRate / bareRate).toFixed(3)}`);
   } finally {
     bare?.send("stop");
