@@ -11,6 +11,7 @@ import * as registrar from "./20261202000400_registrar.js";
 import * as tenantDomains from "./20261202000500_tenant_domains.js";
 import * as announcements from "./20261202000600_announcements.js";
 import * as provisioningDevices from "./20261203000100_provisioning_devices.js";
+import * as snomProvisioning from "./20261203000200_snom_provisioning.js";
 import * as groupMembers from "./20261203000250_group_members.js";
 
 interface Migration {
@@ -37,4 +38,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261202000600_announcements", announcements],
   ["20261203000100_provisioning_devices", provisioningDevices],
   ["20261203000250_group_members", groupMembers],
+  ["20261203000200_snom_provisioning", snomProvisioning],
 ];

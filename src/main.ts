@@ -27,6 +27,7 @@ import { createMessaging, type Messaging } from "./messaging/setup.js";
 import { packageVersion } from "./package-info.js";
 import { createPki, type Pki } from "./pki/service.js";
 import { createProvisioning } from "./provisioning/setup.js";
+import { createSnomProvisioning } from "./provisioning/snom/setup.js";
 import { AnnouncementUploads } from "./sip/announcement-uploads.js";
 import { registrationsOf } from "./sip/binding-store.js";
 import { CallRecords } from "./sip/call-records.js";
@@ -182,6 +183,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     accounts.addDetailSection("device", (accountId) => provisioning.deviceOf(accountId));
     accounts.addDetailSection("activationAttempts", (accountId) => provisioning.attemptsOf(accountId));
+    const snom = await createSnomProvisioning({
+      config: config.snom,
+      database,
+      clock,
+      logger,
+      audit,
+      accounts,
+      publicUrl: () => config.messaging.publicUrl ?? serverUrl,
+    });
+    lifecycle.defer("snom fetch records", () => snom.close());
+    accounts.addDetailSection("snomProvisioning", (accountId) => snom.details(accountId));
     let sip: SipRuntime | null = null;
     accounts.addDetailSection("registrations", async (accountId) => {
       await sip?.flush();
@@ -216,6 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...announcementRoutes(announcementUploads),
       ...messaging.routes,
       ...provisioning.routes,
+      ...snom.routes,
     );
 
     const listener = createHttpListener({

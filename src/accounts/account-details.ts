@@ -14,6 +14,8 @@ export interface DetailSections {
   device: Record<string, unknown> | null;
   /** The last activation attempts of the account's links, newest first (provisioning). */
   activationAttempts: Record<string, unknown>[];
+  /** A SNOM phone's settings credential and its last fetches; null for other accounts. */
+  snomProvisioning: Record<string, unknown> | null;
 }
 export type DetailSection = keyof DetailSections;
 export type SectionLoader<K extends DetailSection> = (accountId: string) => Promise<DetailSections[K]>;
@@ -40,14 +42,16 @@ export class AccountDetails {
     const [lastStatusChange] = await this.audit.recent("account", id, 1, statusChanges);
     const load = <K extends DetailSection>(name: K, empty: DetailSections[K]) =>
       this.sections[name]?.(id) ?? Promise.resolve(empty);
-    const [registrations, messages, certificates, license, device, activationAttempts] = await Promise.all([
-      load("registrations", []),
-      load("messages", []),
-      load("certificates", []),
-      load("license", null),
-      load("device", null),
-      load("activationAttempts", []),
-    ]);
+    const [registrations, messages, certificates, license, device, activationAttempts, snomProvisioning] =
+      await Promise.all([
+        load("registrations", []),
+        load("messages", []),
+        load("certificates", []),
+        load("license", null),
+        load("device", null),
+        load("activationAttempts", []),
+        load("snomProvisioning", null),
+      ]);
     const sections: DetailSections = {
       registrations,
       messages,
@@ -55,6 +59,7 @@ export class AccountDetails {
       license,
       device,
       activationAttempts,
+      snomProvisioning,
     };
     return {
       ...accountView(row),

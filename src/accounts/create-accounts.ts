@@ -11,7 +11,7 @@ import { type GroupRow, tenancyStore } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
 import type { ParsedImport } from "./csv-import.js";
 import { assertGroupTakesAccounts } from "./group-activity.js";
-import type { CreateAccountInput } from "./schemas.js";
+import type { CreateAccountInput, ProvisioningCredential } from "./schemas.js";
 import { type AccountRow, type NewAccountRow, type ProfileRow, accountsStore as store } from "./store.js";
 import type { GroupAccess } from "./subscribers.js";
 import { assertRealmOfOrganisation } from "./tenant-domains.js";
@@ -45,8 +45,20 @@ export interface ImportResult {
     displayName: string | null;
     phoneNumber: string | null;
     macAddress: string | null;
+    /** SNOM accounts: the settings credential, shown this once; null for PGSM. */
+    provisioningCredential: ProvisioningCredential | null;
   }>;
 }
+
+/**
+ * Makes the settings credential of new SNOM accounts in the creating transaction (contributed by
+ * SNOM provisioning), so an account never exists without the credential its answer showed.
+ */
+export type ProvisioningCredentialIssuer = (
+  trx: Knex.Transaction,
+  actor: Actor,
+  accounts: readonly AccountRow[],
+) => Promise<Map<string, ProvisioningCredential>>;
 
 /** Errors of a file in the order of its lines (`rows[N]`), whatever check found them. */
 function byLine(errors: FieldError[]): FieldError[] {
@@ -62,6 +74,8 @@ function byLine(errors: FieldError[]): FieldError[] {
  * request and with live accounts, free random usernames, then one insert and its audit events.
  */
 export class AccountCreation {
+  private credentialIssuer: ProvisioningCredentialIssuer | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
@@ -71,10 +85,22 @@ export class AccountCreation {
     private readonly events: DomainEvents,
   ) {}
 
-  async createOne(actor: Actor, input: CreateAccountInput): Promise<Account & { password: string }> {
+  /** Registers what makes the settings credential of each new SNOM account. */
+  issueProvisioningCredentialsWith(issuer: ProvisioningCredentialIssuer): void {
+    this.credentialIssuer = issuer;
+  }
+
+  async createOne(
+    actor: Actor,
+    input: CreateAccountInput,
+  ): Promise<Account & { password: string; provisioningCredential?: ProvisioningCredential }> {
     const [created] = await this.create(actor, [{ path: "body", input }], input.mode, "single");
     if (!created) throw new Error("no account created");
-    return { ...accountView(created.row), password: created.password };
+    return {
+      ...accountView(created.row),
+      password: created.password,
+      ...(created.provisioningCredential ? { provisioningCredential: created.provisioningCredential } : {}),
+    };
   }
 
   /**
@@ -115,7 +141,7 @@ export class AccountCreation {
     const created = await this.create(actor, drafts, "batch", "import", errors);
     return {
       created: created.length,
-      accounts: created.map(({ row, password, draft }) => ({
+      accounts: created.map(({ row, password, draft, provisioningCredential }) => ({
         line: draft.line ?? null,
         id: row.id,
         groupId: row.group_id,
@@ -126,6 +152,7 @@ export class AccountCreation {
         displayName: row.display_name,
         phoneNumber: row.phone_number,
         macAddress: row.mac_address,
+        provisioningCredential: provisioningCredential ?? null,
       })),
     };
   }
@@ -136,7 +163,14 @@ export class AccountCreation {
     mode: AccountRow["mode"],
     kind: "single" | "import",
     earlierErrors: FieldError[] = [],
-  ): Promise<Array<{ row: AccountRow; password: string; draft: AccountDraft }>> {
+  ): Promise<
+    Array<{
+      row: AccountRow;
+      password: string;
+      draft: AccountDraft;
+      provisioningCredential: ProvisioningCredential | undefined;
+    }>
+  > {
     const created = await this.db.knex.transaction(async (trx) => {
       const now = this.clock.now();
       const errors: FieldError[] = [...earlierErrors];
@@ -310,10 +344,16 @@ export class AccountCreation {
           after: accountView(row),
         })),
       );
+      const snomRows = rows.filter((row) => row.type === "SNOM");
+      const issued =
+        this.credentialIssuer && snomRows.length > 0
+          ? await this.credentialIssuer(trx, actor, snomRows)
+          : new Map<string, ProvisioningCredential>();
       return prepared.map((p) => ({
         row: byId.get(p.row.id) as AccountRow,
         password: p.credentials.password,
         draft: p.draft,
+        provisioningCredential: issued.get(p.row.id),
       }));
     });
     // The registrar remembers names that were no account: these are now.

@@ -54,6 +54,9 @@ const credentialColumns: CsvColumn<CreatedByImport>[] = [
   { header: "displayName", value: (a) => a.displayName },
   { header: "phoneNumber", value: (a) => a.phoneNumber },
   { header: "macAddress", value: (a) => a.macAddress },
+  // SNOM accounts' settings credential; empty for PGSM. At the end, after the columns readers know.
+  { header: "provisioningUsername", value: (a) => a.provisioningCredential?.username ?? null },
+  { header: "provisioningPassword", value: (a) => a.provisioningCredential?.password ?? null },
 ];
 
 async function* each<T>(items: readonly T[]): AsyncGenerator<T> {

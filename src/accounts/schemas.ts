@@ -308,8 +308,24 @@ export const accountSchema = z
     updatedAt: timestamp,
   })
   .meta({ id: "Account" });
+/** A SNOM phone's settings credential as it is shown, once: when made and when rotated. */
+export const provisioningCredentialSchema = z
+  .object({
+    username: z.string(),
+    password: z.string().describe("Shown in this answer only"),
+    realm: z.string().describe("The HTTP digest realm the settings URL challenges with"),
+    createdAt: timestamp,
+  })
+  .meta({ id: "ProvisioningCredential" });
+export type ProvisioningCredential = z.output<typeof provisioningCredentialSchema>;
+
 export const accountWithPasswordSchema = accountSchema
-  .extend({ password: z.string().describe("Shown in this answer only") })
+  .extend({
+    password: z.string().describe("Shown in this answer only"),
+    provisioningCredential: provisioningCredentialSchema
+      .optional()
+      .describe("SNOM accounts: the settings credential, shown in this answer only"),
+  })
   .meta({ id: "AccountWithPassword" });
 export const accountPage = pageSchema(accountSchema, "AccountPage");
 
@@ -328,6 +344,10 @@ export const accountDetailsSchema = accountSchema
     activationAttempts: z
       .array(z.looseObject({}))
       .describe("The last activation attempts: time, address, outcome, newest first (provisioning)"),
+    snomProvisioning: z
+      .looseObject({})
+      .nullable()
+      .describe("A SNOM phone's settings credential (no secret) and its last fetches; null for PGSM"),
     recentEvents: z.array(
       z.object({
         occurredAt: timestamp,
@@ -387,7 +407,15 @@ export const importResultSchema = z
   .object({
     created: z.number().int(),
     accounts: z.array(
-      z.object({ id: z.uuid(), username: z.string(), sipDomain: z.string(), password: z.string() }),
+      z.object({
+        id: z.uuid(),
+        username: z.string(),
+        sipDomain: z.string(),
+        password: z.string(),
+        provisioningCredential: provisioningCredentialSchema
+          .nullable()
+          .describe("SNOM accounts: the settings credential; null for PGSM"),
+      }),
     ),
   })
   .meta({ id: "AccountImportResult", description: "Passwords are shown in this answer only" });

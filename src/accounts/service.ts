@@ -11,6 +11,7 @@ import { AccountCreation } from "./create-accounts.js";
 import type { CredentialCipher } from "./credentials.js";
 import { InactiveTenants } from "./inactive-tenants.js";
 import { KeyHolders } from "./key-holders.js";
+import { PhoneSettings } from "./phone-settings.js";
 import type { Profiles } from "./profiles.js";
 import {
   type GroupAccess,
@@ -22,8 +23,9 @@ import {
 
 export type { DetailSection, DetailSections } from "./account-details.js";
 export type { ActivationTarget } from "./activations.js";
-export type { AccountDraft } from "./create-accounts.js";
+export type { AccountDraft, ProvisioningCredentialIssuer } from "./create-accounts.js";
 export type { KeyHolder } from "./key-holders.js";
+export type { PhoneSettingsContext } from "./phone-settings.js";
 export type { LicenseContext, MessagingContext, SipSubscriber } from "./subscribers.js";
 
 /**
@@ -41,6 +43,8 @@ export class AccountService {
   readonly keyHolders: KeyHolders;
   /** What PGSM activation (src/provisioning) reads and does to an account. */
   readonly activations: AccountActivations;
+  /** What a desk phone's settings file is written from (SNOM provisioning), the clear password included. */
+  readonly phoneSettings: PhoneSettings;
   private readonly subscribers: Subscribers;
 
   constructor(
@@ -55,7 +59,9 @@ export class AccountService {
     this.moves = new AccountMoves(db, clock, tenancy, cipher, events, parts.audit);
     this.creation = new AccountCreation(db, clock, tenancy, cipher, parts.audit, events);
     this.details = new AccountDetails(db, parts.audit);
-    this.subscribers = new Subscribers(db, tenancy, parts.audit, new InactiveTenants(db, events));
+    const inactiveTenants = new InactiveTenants(db, events);
+    this.subscribers = new Subscribers(db, tenancy, parts.audit, inactiveTenants);
+    this.phoneSettings = new PhoneSettings(db, cipher, inactiveTenants);
     this.profiles = parts.profiles;
     this.keyHolders = new KeyHolders(clock, parts.audit);
     this.activations = new AccountActivations(clock, cipher, parts.audit);

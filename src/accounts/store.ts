@@ -209,6 +209,21 @@ export const accountsStore = {
       .select("export_group.reference as group_reference");
   },
 
+  /** A live account with the server host and settings of its profile in effect, in one query. */
+  async findLiveAccountWithProfile(
+    db: Knex,
+    id: string,
+  ): Promise<(AccountRow & { profile_server_host: string; profile_settings: unknown }) | undefined> {
+    return db("accounts as a")
+      .join("groups as g", "g.id", "a.group_id")
+      .join("profiles as p", function profileInEffect() {
+        this.on("p.id", "=", db.raw("coalesce(a.profile_id, g.default_profile_id)"));
+      })
+      .where("a.id", id)
+      .whereNull("a.deleted_at")
+      .first("a.*", "p.server_host as profile_server_host", "p.settings as profile_settings");
+  },
+
   async findLiveAccount(
     db: Knex,
     where: { id: string } | { username: string; sip_domain: string },

@@ -325,6 +325,27 @@ const provisioningSchema = z
   })
   .strict();
 
+/** SNOM desk phones' settings files (src/provisioning/snom). */
+const snomSchema = z
+  .object({
+    /**
+     * The HTTP digest realm of the settings URLs. Credentials are stored as HA1s under it, so
+     * changing it invalidates every credential until it is rotated.
+     */
+    realm: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[\x20-\x7e]+$/, "printable ASCII only")
+      .refine((value) => !/["\\]/.test(value), "no quote or backslash"),
+    /** How long the credential a rotation replaced still opens the settings file. */
+    credentialGraceSeconds: seconds(365 * 86_400),
+    /** Wrong credentials per digest username in a window; an address gets ten times as many. */
+    authFailureLimit: z.coerce.number().int().min(1).max(100_000),
+    authFailureWindowSeconds: seconds(86_400).pipe(z.number().min(1)),
+  })
+  .strict();
+
 /** The one configuration object. Every key is documented in README.md. */
 export const configSchema = z
   .object({
@@ -364,6 +385,7 @@ export const configSchema = z
     pki: pkiSchema,
     messaging: messagingSchema,
     provisioning: provisioningSchema,
+    snom: snomSchema,
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */
@@ -418,6 +440,8 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_PKI_SERVER_HOST_NAMES: "pki.serverHostNames",
   PROVISIOND_PKI_CRL_DISTRIBUTION_URL: "pki.crlDistributionUrl",
   PROVISIOND_PUBLIC_URL: "messaging.publicUrl",
+  PROVISIOND_SNOM_REALM: "snom.realm",
+  PROVISIOND_SNOM_CREDENTIAL_GRACE_SECONDS: "snom.credentialGraceSeconds",
   PROVISIOND_SMS_GATEWAY: "messaging.sms.gateway",
   PROVISIOND_SMS_HTTP_URL: "messaging.sms.http.url",
   PROVISIOND_SMS_HTTP_PASSWORD: "messaging.sms.http.password",

@@ -109,6 +109,14 @@ export function failedRequest(
   return { problem, headers: problemHeaders(error) };
 }
 
+/**
+ * The request path as a URI reference: Node accepts request lines with raw `<`, `>` or quotes,
+ * and a problem must never hand such markup back as it came (a path like /snom/<script>.xml).
+ */
+function uriPath(path: string): string {
+  return path.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (char) => encodeURIComponent(char));
+}
+
 /** Outermost error boundary: every failure becomes problem+json, with no stack trace ever. */
 export function problemMiddleware(logger: Logger) {
   return async (ctx: Context, next: () => Promise<unknown>): Promise<void> => {
@@ -117,7 +125,7 @@ export function problemMiddleware(logger: Logger) {
     } catch (error) {
       const { problem, headers } = failedRequest(
         error,
-        { instance: ctx.path, requestId: ctx.state.requestId as string | undefined },
+        { instance: uriPath(ctx.path), requestId: ctx.state.requestId as string | undefined },
         (ctx.state.log as Logger | undefined) ?? logger,
       );
       ctx.set(headers);

@@ -229,6 +229,8 @@ describe(`the admin API as a portal uses it: CSV round trip, details, messages, 
         "displayName",
         "phoneNumber",
         "macAddress",
+        "provisioningUsername",
+        "provisioningPassword",
       ]);
       expect(lines).toHaveLength(2);
       const first = cells(lines[0] as string);

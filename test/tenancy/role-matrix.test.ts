@@ -119,6 +119,11 @@ async function freshAccount(
   return account.id;
 }
 
+let macs = 0;
+/** A unicast MAC, different for every account this run makes (the pid keeps parallel runs apart). */
+const nextMac = () =>
+  `0004${(process.pid % 65_536).toString(16).padStart(4, "0")}${(++macs).toString(16).padStart(4, "0")}`.toUpperCase();
+
 let phones = 0;
 const nextPhone = () =>
   `+4178${String(process.pid % 1000).padStart(3, "0")}${String(++phones).padStart(4, "0")}`;
@@ -494,6 +499,17 @@ const matrix: Record<string, Cell> = {
       body: { csr: "-", device: { platform: "ios", model: "m", osVersion: "1", appVersion: "1" } },
     }),
   },
+  // SNOM provisioning: phones authenticate with their own credential, never with an API token.
+  getSnomSettings: { expect: everyone(401), request: get("/snom/000413000001.xml") },
+  getSnomSettingsByModel: { expect: everyone(401), request: get("/snom760-000413000001.htm") },
+  rotateProvisioningCredential: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator, { type: "SNOM", macAddress: nextMac() })}/provisioning-credential`,
+    }),
+  },
+
   listMessageTemplates: {
     expect: profileWrite(200),
     request: async (f) => ({ method: "GET", path: `/api/v1/organisations/${f.orgA}/message-templates` }),
