@@ -37,6 +37,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261202000500_tenant_domains", tenantDomains],
   ["20261202000600_announcements", announcements],
   ["20261203000100_provisioning_devices", provisioningDevices],
-  ["20261203000250_group_members", groupMembers],
   ["20261203000200_snom_provisioning", snomProvisioning],
+  ["20261203000250_group_members", groupMembers],
 ];
