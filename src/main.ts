@@ -215,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clock,
       ),
       isShuttingDown,
+      console: config.console,
     });
 
     const { server: httpServer, url } = await lifecycle.open(

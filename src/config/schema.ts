@@ -350,6 +350,12 @@ export const configSchema = z
     sip: sipSchema,
     pki: pkiSchema,
     messaging: messagingSchema,
+    console: z
+      .object({
+        /** The built console (index.html and assets/); null: dist/console in the package root. */
+        dir: z.string().min(1).nullable(),
+      })
+      .strict(),
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */
@@ -413,4 +419,5 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_SMPP_PASSWORD: "messaging.sms.smpp.password",
   PROVISIOND_EMAIL_TRANSPORT: "messaging.email.transport",
   PROVISIOND_SMTP_URL: "messaging.email.smtpUrl",
+  PROVISIOND_CONSOLE_DIR: "console.dir",
 };

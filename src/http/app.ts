@@ -15,6 +15,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Principal } from "../tenancy/roles.js";
+import { consoleFiles } from "./console-files.js";
 import { withFastPaths } from "./fast-path.js";
 import type { Metrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
@@ -38,6 +39,8 @@ export interface HttpAppDependencies {
    */
   authFailures: FailureLimiter;
   isShuttingDown(): boolean;
+  /** The built web console served at /console/ (src/http/console-files.ts); left out: not served. */
+  console?: { dir: string | null };
 }
 
 function bearerToken(ctx: Context): string | undefined {
@@ -213,6 +216,7 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
   });
   app.use(problemMiddleware(deps.logger));
   app.use(unmatchedRoutes);
+  if (deps.console) app.use(consoleFiles(deps.console));
   app.use(router.routes());
   app.use(router.allowedMethods());
   // Koa would otherwise print errors that escaped every middleware to stderr.
