@@ -180,23 +180,37 @@ export function AccountFormPage() {
           </select>
         </label>
         {account || mode === "manual" ? (
-          <label>
-            {t.form.username}
-            <input
-              name="username"
-              inputMode="numeric"
-              pattern="[0-9]{3,20}"
-              defaultValue={account?.username ?? ""}
-            />
-            <span className="hint">{t.form.usernameHint}</span>
-          </label>
+          <>
+            <label>
+              {t.form.username}
+              <input
+                name="username"
+                inputMode="numeric"
+                pattern="[0-9]{3,20}"
+                aria-describedby="username-hint"
+                defaultValue={account?.username ?? ""}
+              />
+            </label>
+            <span id="username-hint" className="hint">
+              {t.form.usernameHint}
+            </span>
+          </>
         ) : null}
         {!account && mode === "manual" ? (
-          <label>
-            {t.form.password}
-            <input name="password" type="password" autoComplete="new-password" />
-            <span className="hint">{t.form.passwordHint}</span>
-          </label>
+          <>
+            <label>
+              {t.form.password}
+              <input
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                aria-describedby="password-hint"
+              />
+            </label>
+            <span id="password-hint" className="hint">
+              {t.form.passwordHint}
+            </span>
+          </>
         ) : null}
         <label>
           {t.form.displayName}
@@ -204,9 +218,16 @@ export function AccountFormPage() {
         </label>
         <label>
           {t.form.phoneNumber}
-          <input name="phoneNumber" type="tel" defaultValue={account?.phoneNumber ?? ""} />
-          <span className="hint">{t.form.phoneHint}</span>
+          <input
+            name="phoneNumber"
+            type="tel"
+            aria-describedby="phone-hint"
+            defaultValue={account?.phoneNumber ?? ""}
+          />
         </label>
+        <span id="phone-hint" className="hint">
+          {t.form.phoneHint}
+        </span>
         {accountType === "SNOM" ? (
           <label>
             {t.form.macAddress}
