@@ -67,6 +67,9 @@ export async function buildConsole({ root, ifStale }) {
     console.error("provisiond: web/ is missing: the console cannot be built");
     return;
   }
+  // Vite takes NODE_ENV over the mode: the tests' NODE_ENV=test would build React's development
+  // runtime (and JSX for it) into the console.
+  process.env.NODE_ENV = "production";
   const vite = await loadVite();
   if (!vite) {
     // A production install without Vite still serves what was built; without it, the console says so.
@@ -88,7 +91,7 @@ export async function buildConsole({ root, ifStale }) {
       publicDir: false,
       logLevel: "warn",
       clearScreen: false,
-      oxc: { jsx: { runtime: "automatic", importSource: "react" } },
+      oxc: { jsx: { runtime: "automatic", importSource: "react", development: false } },
       build: {
         outDir,
         emptyOutDir: true,

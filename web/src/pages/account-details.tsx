@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, type Page, query } from "../api";
+import { Field } from "../components/field";
 import { GenericSection, SectionBody } from "../components/generic-section";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
@@ -282,10 +283,9 @@ function ReasonForm(props: {
   useEffect(() => input.current?.focus(), []);
   return (
     <form className="confirm" aria-label={props.label} onSubmit={props.onSubmit}>
-      <label>
-        {t.account.reason}
-        <input ref={input} name="reason" required maxLength={500} />
-      </label>
+      <Field label={t.account.reason}>
+        {(control) => <input {...control} ref={input} name="reason" required maxLength={500} />}
+      </Field>
       <button type="submit" disabled={props.busy}>
         {props.confirm}
       </button>

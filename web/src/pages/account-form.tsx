@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, type Page } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { t } from "../strings";
@@ -114,17 +115,19 @@ export function AccountFormPage() {
       >
         {account ? null : (
           <>
-            <label>
-              {t.form.accountType}
-              <select
-                name="type"
-                value={type}
-                onChange={(event) => setType(event.target.value as "PGSM" | "SNOM")}
-              >
-                <option value="PGSM">PGSM</option>
-                <option value="SNOM">SNOM</option>
-              </select>
-            </label>
+            <Field label={t.form.accountType}>
+              {(control) => (
+                <select
+                  {...control}
+                  name="type"
+                  value={type}
+                  onChange={(event) => setType(event.target.value as "PGSM" | "SNOM")}
+                >
+                  <option value="PGSM">PGSM</option>
+                  <option value="SNOM">SNOM</option>
+                </select>
+              )}
+            </Field>
             <fieldset>
               <legend>{t.form.way}</legend>
               <label className="inline">
@@ -150,98 +153,84 @@ export function AccountFormPage() {
             </fieldset>
           </>
         )}
-        <label>
-          {t.form.group}
-          <select
-            name="groupId"
-            required
-            defaultValue={account?.groupId ?? ""}
-            onChange={(event) => setGroupId(event.target.value)}
-          >
-            <option value="" disabled>
-              {t.form.chooseGroup}
-            </option>
-            {(groups.data ?? []).map((group) => (
-              <option key={group.id} value={group.id}>
-                {group.name}
+        <Field label={t.form.group}>
+          {(control) => (
+            <select
+              {...control}
+              name="groupId"
+              required
+              defaultValue={account?.groupId ?? ""}
+              onChange={(event) => setGroupId(event.target.value)}
+            >
+              <option value="" disabled>
+                {t.form.chooseGroup}
               </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t.form.profile}
-          <select name="profileId" defaultValue={account?.profileId ?? ""}>
-            <option value="">{t.form.groupDefault}</option>
-            {shownProfiles.map((profile) => (
-              <option key={profile.id} value={profile.id}>
-                {profile.name} ({profile.sipDomain})
-              </option>
-            ))}
-          </select>
-        </label>
+              {(groups.data ?? []).map((group) => (
+                <option key={group.id} value={group.id}>
+                  {group.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label={t.form.profile}>
+          {(control) => (
+            <select {...control} name="profileId" defaultValue={account?.profileId ?? ""}>
+              <option value="">{t.form.groupDefault}</option>
+              {shownProfiles.map((profile) => (
+                <option key={profile.id} value={profile.id}>
+                  {profile.name} ({profile.sipDomain})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
         {account || mode === "manual" ? (
-          <>
-            <label>
-              {t.form.username}
+          <Field label={t.form.username} hint={t.form.usernameHint}>
+            {(control) => (
               <input
+                {...control}
                 name="username"
                 inputMode="numeric"
                 pattern="[0-9]{3,20}"
-                aria-describedby="username-hint"
                 defaultValue={account?.username ?? ""}
               />
-            </label>
-            <span id="username-hint" className="hint">
-              {t.form.usernameHint}
-            </span>
-          </>
+            )}
+          </Field>
         ) : null}
         {!account && mode === "manual" ? (
-          <>
-            <label>
-              {t.form.password}
-              <input
-                name="password"
-                type="password"
-                autoComplete="new-password"
-                aria-describedby="password-hint"
-              />
-            </label>
-            <span id="password-hint" className="hint">
-              {t.form.passwordHint}
-            </span>
-          </>
+          <Field label={t.form.password} hint={t.form.passwordHint}>
+            {(control) => <input {...control} name="password" type="password" autoComplete="new-password" />}
+          </Field>
         ) : null}
-        <label>
-          {t.form.displayName}
-          <input name="displayName" defaultValue={account?.displayName ?? ""} maxLength={200} />
-        </label>
-        <label>
-          {t.form.phoneNumber}
-          <input
-            name="phoneNumber"
-            type="tel"
-            aria-describedby="phone-hint"
-            defaultValue={account?.phoneNumber ?? ""}
-          />
-        </label>
-        <span id="phone-hint" className="hint">
-          {t.form.phoneHint}
-        </span>
+        <Field label={t.form.displayName}>
+          {(control) => (
+            <input
+              {...control}
+              name="displayName"
+              defaultValue={account?.displayName ?? ""}
+              maxLength={200}
+            />
+          )}
+        </Field>
+        <Field label={t.form.phoneNumber} hint={t.form.phoneHint}>
+          {(control) => (
+            <input {...control} name="phoneNumber" type="tel" defaultValue={account?.phoneNumber ?? ""} />
+          )}
+        </Field>
         {accountType === "SNOM" ? (
-          <label>
-            {t.form.macAddress}
-            <input name="macAddress" defaultValue={account?.macAddress ?? ""} />
-          </label>
+          <Field label={t.form.macAddress}>
+            {(control) => <input {...control} name="macAddress" defaultValue={account?.macAddress ?? ""} />}
+          </Field>
         ) : null}
-        <label>
-          {t.form.licenseKey}
-          <input name="licenseKey" defaultValue={account?.licenseKey ?? ""} />
-        </label>
-        <label>
-          {t.form.notes}
-          <textarea name="notes" defaultValue={account?.notes ?? ""} maxLength={2000} />
-        </label>
+        <Field label={t.form.licenseKey}>
+          {(control) => <input {...control} name="licenseKey" defaultValue={account?.licenseKey ?? ""} />}
+        </Field>
+        <Field label={t.form.notes}>
+          {(control) => (
+            <textarea {...control} name="notes" defaultValue={account?.notes ?? ""} maxLength={2000} />
+          )}
+        </Field>
         <p className="toolbar">
           <button type="submit" disabled={busy}>
             {account ? t.form.save : t.form.create}

@@ -1,6 +1,7 @@
 import { type FormEvent, Fragment } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, type Page, query } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { formatTime } from "../format";
@@ -100,23 +101,27 @@ export function AccountsPage() {
       <div className="toolbar">
         <search>
           <form onSubmit={search}>
-            <label>
-              {t.accounts.search}
-              <input name="q" type="search" defaultValue={q} key={q} />
-            </label>
+            <Field label={t.accounts.search}>
+              {(control) => <input {...control} name="q" type="search" defaultValue={q} key={q} />}
+            </Field>
             <button type="submit">{t.accounts.searchSubmit}</button>
           </form>
         </search>
-        <label>
-          {t.accounts.pageSize}
-          <select value={pageSize} onChange={(event) => change({ pageSize: event.target.value, page: null })}>
-            {pageSizes.map((size) => (
-              <option key={size} value={size}>
-                {size}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Field label={t.accounts.pageSize}>
+          {(control) => (
+            <select
+              {...control}
+              value={pageSize}
+              onChange={(event) => change({ pageSize: event.target.value, page: null })}
+            >
+              {pageSizes.map((size) => (
+                <option key={size} value={size}>
+                  {size}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
         <a href={exportHref} download>
           {t.accounts.exportCsv}
         </a>

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError, api, type Page } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { useSignedIn } from "../session";
@@ -70,28 +71,27 @@ function GroupForm({ parent, onCreated }: { parent: Group | null; onCreated(): v
       <h2>{label}</h2>
       <ProblemAlert error={error} />
       {!parent && user.role === "operator" ? (
-        <label>
-          {t.groups.organisation}
-          <select name="organisationId" required defaultValue="">
-            <option value="" disabled>
-              {t.groups.organisation}
-            </option>
-            {(organisations.data ?? []).map((organisation) => (
-              <option key={organisation.id} value={organisation.id}>
-                {organisation.name}
+        <Field label={t.groups.organisation}>
+          {(control) => (
+            <select {...control} name="organisationId" required defaultValue="">
+              <option value="" disabled>
+                {t.groups.organisation}
               </option>
-            ))}
-          </select>
-        </label>
+              {(organisations.data ?? []).map((organisation) => (
+                <option key={organisation.id} value={organisation.id}>
+                  {organisation.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
       ) : null}
-      <label>
-        {t.groups.name}
-        <input name="name" required maxLength={200} />
-      </label>
-      <label>
-        {t.groups.reference}
-        <input name="reference" maxLength={100} />
-      </label>
+      <Field label={t.groups.name}>
+        {(control) => <input {...control} name="name" required maxLength={200} />}
+      </Field>
+      <Field label={t.groups.reference}>
+        {(control) => <input {...control} name="reference" maxLength={100} />}
+      </Field>
       <button type="submit">{t.groups.create}</button>
     </form>
   );

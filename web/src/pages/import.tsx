@@ -1,6 +1,7 @@
 import { type ChangeEvent, type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { ApiError, api } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { previewCsv } from "../csv-preview";
 import { t } from "../strings";
@@ -58,10 +59,11 @@ export function ImportPage() {
       <PageTitle>{t.importPage.title}</PageTitle>
       <p className="hint">{t.importPage.hint}</p>
       <form onSubmit={submit} aria-label={t.importPage.title}>
-        <label>
-          {t.importPage.file}
-          <input name="file" type="file" accept=".csv,text/csv" onChange={choose} required />
-        </label>
+        <Field label={t.importPage.file}>
+          {(control) => (
+            <input {...control} name="file" type="file" accept=".csv,text/csv" onChange={choose} required />
+          )}
+        </Field>
         <button type="submit" disabled={busy || !csv}>
           {t.importPage.submit}
         </button>

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError, api } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { t } from "../strings";
@@ -43,14 +44,30 @@ export function SetPasswordPage() {
         </>
       ) : (
         <form onSubmit={submit} aria-label={t.setPassword.title}>
-          <label>
-            {t.setPassword.password}
-            <input name="password" type="password" autoComplete="new-password" required minLength={8} />
-          </label>
-          <label>
-            {t.setPassword.repeat}
-            <input name="repeat" type="password" autoComplete="new-password" required minLength={8} />
-          </label>
+          <Field label={t.setPassword.password}>
+            {(control) => (
+              <input
+                {...control}
+                name="password"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={8}
+              />
+            )}
+          </Field>
+          <Field label={t.setPassword.repeat}>
+            {(control) => (
+              <input
+                {...control}
+                name="repeat"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={8}
+              />
+            )}
+          </Field>
           <button type="submit">{t.setPassword.submit}</button>
         </form>
       )}

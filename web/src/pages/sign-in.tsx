@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { api } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { useSession } from "../session";
@@ -47,14 +48,14 @@ export function SignInPage() {
       <PageTitle>{t.signIn.title}</PageTitle>
       <ProblemAlert error={error} />
       <form onSubmit={submit} aria-label={t.signIn.title}>
-        <label>
-          {t.signIn.email}
-          <input name="email" type="email" autoComplete="username" required />
-        </label>
-        <label>
-          {t.signIn.password}
-          <input name="password" type="password" autoComplete="current-password" required />
-        </label>
+        <Field label={t.signIn.email}>
+          {(control) => <input {...control} name="email" type="email" autoComplete="username" required />}
+        </Field>
+        <Field label={t.signIn.password}>
+          {(control) => (
+            <input {...control} name="password" type="password" autoComplete="current-password" required />
+          )}
+        </Field>
         <button type="submit" disabled={busy}>
           {t.signIn.submit}
         </button>
@@ -67,10 +68,11 @@ export function SignInPage() {
             <p role="status">{t.signIn.resetSent}</p>
           ) : (
             <>
-              <label>
-                {t.signIn.email}
-                <input name="email" type="email" autoComplete="username" required />
-              </label>
+              <Field label={t.signIn.email}>
+                {(control) => (
+                  <input {...control} name="email" type="email" autoComplete="username" required />
+                )}
+              </Field>
               <button type="submit">{t.signIn.resetSubmit}</button>
             </>
           )}

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { api, type Page } from "../api";
+import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { useSignedIn } from "../session";
@@ -96,44 +97,48 @@ export function UsersPage() {
       </table>
       <form onSubmit={create} aria-label={t.users.newUser} className="inline-form">
         <h2>{t.users.newUser}</h2>
-        <label>
-          {t.users.email}
-          <input name="email" type="email" required />
-        </label>
-        <label>
-          {t.users.name}
-          <input name="name" required maxLength={200} />
-        </label>
-        <label>
-          {t.users.role}
-          <select name="role" value={role} onChange={(event) => setRole(event.target.value as Role)}>
-            {assignable.map((value) => (
-              <option key={value} value={value}>
-                {t.roles[value]}
-              </option>
-            ))}
-          </select>
-        </label>
-        {role === "company_admin" && me.role === "operator" ? (
-          <label>
-            {t.users.organisationId}
-            <input name="organisationId" required />
-          </label>
-        ) : null}
-        {role !== "company_admin" ? (
-          <label>
-            {t.users.group}
-            <select name="groupId" required defaultValue="">
-              <option value="" disabled>
-                {t.form.chooseGroup}
-              </option>
-              {(groups.data ?? []).map((group) => (
-                <option key={group.id} value={group.id}>
-                  {group.name}
+        <Field label={t.users.email}>
+          {(control) => <input {...control} name="email" type="email" required />}
+        </Field>
+        <Field label={t.users.name}>
+          {(control) => <input {...control} name="name" required maxLength={200} />}
+        </Field>
+        <Field label={t.users.role}>
+          {(control) => (
+            <select
+              {...control}
+              name="role"
+              value={role}
+              onChange={(event) => setRole(event.target.value as Role)}
+            >
+              {assignable.map((value) => (
+                <option key={value} value={value}>
+                  {t.roles[value]}
                 </option>
               ))}
             </select>
-          </label>
+          )}
+        </Field>
+        {role === "company_admin" && me.role === "operator" ? (
+          <Field label={t.users.organisationId}>
+            {(control) => <input {...control} name="organisationId" required />}
+          </Field>
+        ) : null}
+        {role !== "company_admin" ? (
+          <Field label={t.users.group}>
+            {(control) => (
+              <select {...control} name="groupId" required defaultValue="">
+                <option value="" disabled>
+                  {t.form.chooseGroup}
+                </option>
+                {(groups.data ?? []).map((group) => (
+                  <option key={group.id} value={group.id}>
+                    {group.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
         ) : null}
         <button type="submit">{t.users.create}</button>
       </form>
