@@ -90,6 +90,8 @@ export function consoleFiles(options: { dir: string | null }) {
   return async function serveConsole(ctx: Context, next: Next): Promise<void> {
     const { path } = ctx;
     if (path !== consolePath && !path.startsWith(`${consolePath}/`)) return next();
+    // The access log and the duration metric label requests by route template: one for the console.
+    (ctx as Context & { _matchedRoute?: string })._matchedRoute = `${consolePath}/*`;
     if (ctx.method !== "GET" && ctx.method !== "HEAD") throw new MethodNotAllowedError(["GET", "HEAD"]);
     if (path === consolePath) {
       ctx.status = 308;
