@@ -34,6 +34,7 @@ import { type SipRuntime, startSip } from "./sip/setup.js";
 import { UploadedAnnouncements } from "./sip/uploaded-announcements.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
+import { createSignIn, type SignIn } from "./tenancy/sign-in.js";
 
 export interface ServerOptions {
   config: Config;
@@ -60,6 +61,8 @@ export interface RunningServer {
   readonly messaging: Messaging;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
+  /** Console sign-in: sessions and passwords. */
+  readonly signIn: SignIn;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
   close(): Promise<void>;
 }
@@ -113,6 +116,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const tenancy = new TenancyService(database, clock, { audit, groupProfiles: profiles, events });
     const initialToken = await tenancy.bootstrapInitialOperator();
     const accounts = new AccountService(database, clock, tenancy, cipher, events, { audit, profiles });
+    const signIn = createSignIn({
+      config: config.signIn,
+      publicUrl: config.messaging.publicUrl,
+      database,
+      clock,
+      audit,
+      logger,
+    });
 
     const metrics = createMetrics();
     const licensing = await createLicensing({
@@ -191,6 +202,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         readiness: databaseReadiness({ database, logger, isShuttingDown }),
       }),
       ...tenancyRoutes(tenancy),
+      ...signIn.routes,
       ...auditRoutes(audit),
       ...accountRoutes(accounts),
       ...licensing.routes,
@@ -209,6 +221,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // The longest allowed announcement as 8 kHz 16-bit audio, and room for the WAV chunks around it.
       audioLimitBytes: config.sip.announcementMaxSeconds * 16_000 + 64 * 1024,
       authenticate: (bearer) => tenancy.authenticate(bearer),
+      authenticateSession: (secret) => signIn.sessions.authenticate(secret),
+      csrf: { trustedHosts: signIn.trustedHosts },
       authFailures: new FailureLimiter(
         config.http.authFailureLimit,
         config.http.authFailureWindowSeconds * 1000,
@@ -283,7 +297,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, close };
+    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, signIn, close };
   });
 }
 

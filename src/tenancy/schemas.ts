@@ -11,14 +11,15 @@ export const idParams = z.object({ id: z.uuid() });
 export const principalSchema = z
   .object({
     userId: z.uuid(),
-    tokenId: z.uuid(),
+    tokenId: z.uuid().nullable().describe("The API token of the request; null with a console session"),
+    sessionId: z.uuid().nullable().describe("The console session of the request; null with an API token"),
     email: z.string(),
     name: z.string(),
     role: z.enum(roles),
     organisationId: z.uuid().nullable(),
     groupId: z.uuid().nullable(),
   })
-  .meta({ id: "Principal", description: "The user and token a request is made with" });
+  .meta({ id: "Principal", description: "The user and token (or console session) a request is made with" });
 
 // Organisations
 

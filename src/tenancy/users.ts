@@ -10,6 +10,7 @@ import type { Page } from "../http/list.js";
 import { ids } from "../ids.js";
 import { assertAnotherOperator, assertMayHold, visibleUser } from "./authority.js";
 import type * as schemas from "./schemas.js";
+import { signInStore } from "./sign-in-store.js";
 import { tenancyStore as store } from "./store.js";
 import { type User, userView } from "./views.js";
 
@@ -92,6 +93,8 @@ export class Users {
       });
       if (isEmptyChange(changes)) return userView(before);
       const row = await withConflicts(() => store.updateUser(trx, id, changes, this.clock.now()));
+      // A deactivated user's console sessions end with the change (their API tokens are refused).
+      if (changes.active === false) await signInStore.deleteSessionsOfUser(trx, id);
       const after = userView(row);
       await this.audit.record(trx, actor, {
         action: "user.updated",
