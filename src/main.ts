@@ -32,6 +32,7 @@ import { CallRecords } from "./sip/call-records.js";
 import { announcementRoutes, cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { UploadedAnnouncements } from "./sip/uploaded-announcements.js";
+import { passwordPagePath } from "./tenancy/passwords.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
 import { createSignIn, type SignIn } from "./tenancy/sign-in.js";
@@ -42,8 +43,11 @@ export interface ServerOptions {
   clock?: Clock;
   /** A database the caller owns (tests); otherwise one is opened from config and closed on stop. */
   database?: Database;
-  /** Called once, after listening, when the first start created the initial operator's token. */
-  onInitialToken?: (issued: IssuedToken, baseUrl: string) => void;
+  /**
+   * Called once, after listening, when the first start created the initial operator's token, with
+   * the one-time link that sets the operator's console password.
+   */
+  onInitialToken?: (issued: IssuedToken, baseUrl: string, passwordLink: string) => void;
 }
 
 export interface RunningServer {
@@ -116,14 +120,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const tenancy = new TenancyService(database, clock, { audit, groupProfiles: profiles, events });
     const initialToken = await tenancy.bootstrapInitialOperator();
     const accounts = new AccountService(database, clock, tenancy, cipher, events, { audit, profiles });
-    const signIn = createSignIn({
-      config: config.signIn,
-      publicUrl: config.messaging.publicUrl,
-      database,
-      clock,
-      audit,
-      logger,
-    });
 
     const metrics = createMetrics();
     const licensing = await createLicensing({
@@ -155,6 +151,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serverUrl: () => serverUrl,
     });
     accounts.addDetailSection("messages", async (accountId) => messaging.messagesOf(accountId));
+    const signIn = createSignIn({
+      config: config.signIn,
+      publicUrl: config.messaging.publicUrl,
+      database,
+      clock,
+      audit,
+      logger,
+      outbox: messaging.outbox,
+      serverUrl: () => serverUrl,
+    });
+    // The first start prints a one-time link to set the initial operator's console password.
+    const firstStartPassword = initialToken
+      ? await signIn.passwords.firstStartToken(initialToken.userId)
+      : null;
     const pki = await createPki({
       config: config.pki,
       dataDir: config.database.dataDir,
@@ -277,7 +287,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         (runtime) => runtime.close(),
       );
     }
-    if (initialToken) options.onInitialToken?.(initialToken, url);
+    if (initialToken) {
+      const base = (config.messaging.publicUrl ?? url).replace(/\/+$/, "");
+      options.onInitialToken?.(initialToken, url, `${base}${passwordPagePath}${firstStartPassword}`);
+    }
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

@@ -3,11 +3,13 @@ import { assertSameOrigin, type CsrfOptions } from "../http/csrf.js";
 import { sessionSecretOf } from "../http/request-credentials.js";
 import { defineRoute, forRoles, publicAccess, type Route } from "../http/route.js";
 import { clearedSessionCookie, sessionCookie } from "../http/session-cookie.js";
-import { roles } from "./roles.js";
+import type { Passwords } from "./passwords.js";
+import { roles, writerRoles } from "./roles.js";
 import type { Sessions } from "./sessions.js";
 import * as s from "./sign-in-schemas.js";
 
 const anyRole = forRoles(...roles);
+const writers = forRoles(...writerRoles);
 const tags = ["sign-in"];
 
 export interface SignInRouteOptions extends CsrfOptions {
@@ -98,6 +100,66 @@ export function sessionRoutes(sessions: Sessions, options: SignInRouteOptions): 
         if (input.params.id === input.actor.principal.sessionId) {
           input.ctx.set("Set-Cookie", clearedSessionCookie(options.secureCookie(input.ctx)));
         }
+        input.ctx.status = 204;
+        return undefined;
+      },
+    }),
+  ];
+}
+
+/** Invitations, password resets and the links they send (docs/http-api.md, "Signing in"). */
+export function passwordRoutes(passwords: Passwords, passwordMinLength: number): Route[] {
+  return [
+    defineRoute({
+      operationId: "inviteUser",
+      method: "post",
+      path: "/api/v1/users/{id}/invitation",
+      summary: "Invite users to set a console password",
+      tags,
+      access: writers,
+      request: { params: s.sessionIdParams },
+      response: {
+        status: 202,
+        description: "The invitation e-mail is in the outbox, with a one-time link to set a password",
+        schema: s.invitationSchema,
+      },
+      problems: [409],
+      handle: (input) => passwords.invite(input.actor, input.params.id),
+    }),
+    defineRoute({
+      operationId: "requestPasswordReset",
+      method: "post",
+      path: "/api/v1/password-reset",
+      summary: "Ask for a password reset e-mail",
+      tags,
+      access: publicAccess,
+      request: { body: s.passwordResetRequestBody },
+      response: {
+        status: 202,
+        description: "Accepted, whether or not the e-mail is a user's: a user who may sign in gets a link",
+      },
+      handle: async (input) => {
+        await passwords.requestReset(
+          input.body.email,
+          { address: input.request.remoteAddress, userAgent: input.ctx.get("User-Agent") || null },
+          input.requestId,
+        );
+        input.ctx.status = 202;
+        return undefined;
+      },
+    }),
+    defineRoute({
+      operationId: "setPasswordWithToken",
+      method: "post",
+      path: "/api/v1/password-reset/{token}",
+      summary: "Set a password with an invitation or reset link",
+      tags,
+      access: publicAccess,
+      request: { params: s.passwordTokenParams, body: s.newPasswordBody(passwordMinLength) },
+      response: { status: 204, description: "The password is set; the user's sessions have ended" },
+      problems: [404, 410],
+      handle: async (input) => {
+        await passwords.setWithToken(input.params.token, input.body.password);
         input.ctx.status = 204;
         return undefined;
       },

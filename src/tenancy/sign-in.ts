@@ -6,9 +6,10 @@ import type { Config } from "../config/schema.js";
 import type { Database } from "../db/database.js";
 import type { Route } from "../http/route.js";
 import type { Logger } from "../logger.js";
+import type { OutboxWriter } from "../messaging/outbox.js";
 import { Passwords } from "./passwords.js";
 import { Sessions } from "./sessions.js";
-import { sessionRoutes } from "./sign-in-routes.js";
+import { passwordRoutes, sessionRoutes } from "./sign-in-routes.js";
 
 export interface SignIn {
   sessions: Sessions;
@@ -27,6 +28,9 @@ export function createSignIn(options: {
   clock: Clock;
   audit: AuditService;
   logger: Logger;
+  outbox: OutboxWriter;
+  /** This server's own URL (known once it listens), for links when publicUrl is not set. */
+  serverUrl(): string;
 }): SignIn {
   const { config, database, clock, audit, logger } = options;
   const windowMs = config.failureWindowSeconds * 1000;
@@ -41,7 +45,13 @@ export function createSignIn(options: {
     },
     logger,
   );
-  const passwords = new Passwords(database, clock, audit, config);
+  const passwords = new Passwords(database, clock, audit, config, {
+    outbox: options.outbox,
+    baseUrl: () => options.publicUrl ?? options.serverUrl(),
+    // As many reset e-mails per address and window as failed sign-ins are allowed.
+    resetRequests: new FailureLimiter(config.accountFailureLimit, windowMs, clock),
+    logger,
+  });
   const publicHost = options.publicUrl ? new URL(options.publicUrl).host : null;
   const trustedHosts = () => (publicHost ? [publicHost] : []);
   const secureCookie = (ctx: Context): boolean => {
@@ -52,7 +62,10 @@ export function createSignIn(options: {
   return {
     sessions,
     passwords,
-    routes: sessionRoutes(sessions, { trustedHosts, secureCookie }),
+    routes: [
+      ...sessionRoutes(sessions, { trustedHosts, secureCookie }),
+      ...passwordRoutes(passwords, config.passwordMinLength),
+    ],
     trustedHosts,
   };
 }
