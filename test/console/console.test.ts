@@ -262,6 +262,51 @@ describe(`the web console in a real browser, on ${databaseKind}`, { timeout: 120
     ).toBe(before);
   });
 
+  it("a company admin adds a user and invites them; the invitation's link sets a password to sign in with", async () => {
+    const { page } = admin;
+    const email = `${unique("invited")}@example.net`.toLowerCase();
+    await page.getByRole("link", { name: "Users", exact: true }).click();
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    const form = page.getByRole("form", { name: "New user" });
+    await form.getByLabel("Email").fill(email);
+    await form.getByLabel("Name", { exact: true }).fill("Ivo Invited");
+    await form.getByLabel("Role").selectOption("group_admin");
+    await form.getByLabel("Group").selectOption({ label: groupName });
+    await form.getByRole("button", { name: "Create user" }).click();
+    await page.getByRole("cell", { name: email, exact: true }).waitFor();
+    await page.getByRole("button", { name: `Send invitation: ${email}` }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `An invitation is on its way to ${email}.` })
+      .waitFor();
+
+    const mail = await t.db.database
+      .knex("outbox_messages")
+      .where({ kind: "console_invitation", recipient: email })
+      .first();
+    const link = new URL((mail.variables as { link: string }).link);
+    expect(link.pathname).toMatch(/^\/console\/password\/[A-Za-z0-9_-]+$/);
+    const context = await browser.newContext({ locale: "en-GB", timezoneId: "UTC" });
+    try {
+      const invited = await context.newPage();
+      await invited.goto(`${t.url}${link.pathname}`);
+      await invited.getByRole("heading", { name: "Set your password" }).waitFor();
+      await invited.getByLabel("New password").fill("my own console password");
+      await invited.getByLabel("Repeat password").fill("my own console password");
+      await invited.getByRole("button", { name: "Set password" }).click();
+      await invited.getByRole("status").filter({ hasText: "Your password is set." }).waitFor();
+      // The link works once: the same page again shows the server's refusal.
+      await invited.reload();
+      await invited.getByLabel("New password").fill("another console password");
+      await invited.getByLabel("Repeat password").fill("another console password");
+      await invited.getByRole("button", { name: "Set password" }).click();
+      expect(await invited.getByRole("alert").textContent()).toContain("410");
+      await signIn(invited, email, "my own console password");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("a group supervisor sees the accounts and their details, and no action buttons", async () => {
     const email = `${unique("supervisor")}@example.net`.toLowerCase();
     await op.ok("POST", "/api/v1/users", {
