@@ -45,7 +45,7 @@ export const en = {
     resetSubmit: "Send reset link",
     resetSent: "If the address belongs to a user, an e-mail with a link to set a new password is on its way.",
     firstStart:
-      "On a fresh install, set the operator's password with `provisiond user password --email <email>` (the first start prints the command).",
+      "On a fresh install, open the one-time password link the first start printed, or set a password with `provisiond user password --email <email>`.",
   },
 
   setPassword: {
