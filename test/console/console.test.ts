@@ -222,6 +222,24 @@ describe(`the web console in a real browser, on ${databaseKind}`, { timeout: 120
     expect(await alert.textContent()).toContain("422");
   });
 
+  it("edits the account: the form shows its values and saves a change", async () => {
+    const { page } = admin;
+    await page.getByRole("link", { name: "Edit" }).click();
+    await page.getByRole("heading", { name: /^Edit account/ }).waitFor();
+    const displayName = page.getByLabel("Display name");
+    expect(await displayName.inputValue()).toBe("Alice Rossi");
+    expect(await page.getByLabel("Phone number").inputValue()).toBe("+41795551234");
+    await displayName.fill("Alice Rossi-Meier");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: /^Alice Rossi-Meier/ }).waitFor();
+    const after = await op.ok<AccountBody>("GET", `/api/v1/accounts/${wizardAccountId}`, undefined, 200);
+    expect([after.displayName, after.phoneNumber, after.status]).toEqual([
+      "Alice Rossi-Meier",
+      "+41795551234",
+      "disabled",
+    ]);
+  });
+
   it("shows the accounts page", async () => {
     const { page } = admin;
     await page.getByRole("link", { name: "Accounts", exact: true }).click();
