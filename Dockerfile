@@ -8,6 +8,7 @@ COPY scripts ./scripts
 COPY config ./config
 COPY migrations ./migrations
 COPY src ./src
+COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from "commander";
+import { systemActor } from "./audit/actor.js";
+import { AuditService } from "./audit/service.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
@@ -12,6 +14,7 @@ import { startServer } from "./main.js";
 import { packageVersion } from "./package-info.js";
 import { type CaCommandResult, importCa, initCa } from "./pki/ca-commands.js";
 import { caKeyTypes } from "./pki/key-algorithms.js";
+import { Passwords } from "./tenancy/passwords.js";
 import { roles } from "./tenancy/roles.js";
 import { TenancyService } from "./tenancy/service.js";
 
@@ -48,7 +51,7 @@ async function serve(): Promise<void> {
       config,
       logger,
       clock: systemClock,
-      onInitialToken: (issued, url) => {
+      onInitialToken: (issued, url, passwordLink) => {
         // Printed, not logged: it must not end up in a log store, and the user must see it.
         process.stdout.write(
           [
@@ -61,6 +64,13 @@ async function serve(): Promise<void> {
             "Use it as a bearer token on the admin API, for example:",
             `    curl -H "Authorization: Bearer ${issued.token}" ${url}/api/v1/me`,
             "More tokens: provisiond token create --role operator",
+            "",
+            `To sign in to the console at ${url}/console/ as ${issued.email}, set a password`,
+            "with this one-time link (it works once):",
+            "",
+            `    ${passwordLink}`,
+            "",
+            `or with the command line: provisiond user password --email ${issued.email} (reads it from standard input).`,
             "",
           ].join("\n"),
         );
@@ -177,6 +187,54 @@ function tokenThroughTheApi(
   ].join("\n");
 }
 
+/** One line of standard input, without its line end: how the password reaches `user password`. */
+async function readLine(input: NodeJS.ReadableStream): Promise<string> {
+  let text = "";
+  for await (const chunk of input) {
+    text += chunk.toString();
+    const end = text.search(/\r?\n/);
+    if (end >= 0) return text.slice(0, end);
+  }
+  return text;
+}
+
+async function setUserPassword(options: { email: string }): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.log.level, process.stderr);
+  if (process.stdin.isTTY) process.stderr.write(`New console password for ${options.email}: `);
+  const password = await readLine(process.stdin);
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  try {
+    database = await openDatabase(config.database);
+    await migrateLatest(database.knex);
+    const passwords = new Passwords(
+      database,
+      systemClock,
+      new AuditService(database, systemClock),
+      config.signIn,
+    );
+    await passwords.setByEmail(options.email, password, systemActor("cli"));
+    process.stderr.write(
+      `provisiond: password set for ${options.email}; their other console sessions have ended\n`,
+    );
+  } catch (error) {
+    await database?.close();
+    if (error instanceof DatabaseInUseError) {
+      process.stderr.write(
+        [
+          `provisiond: a server (process ${error.holderPid}) is running on the embedded database in ${error.dataDir},`,
+          "and only one process can open it. Stop the server and run this command again, or ask for a",
+          "reset link through the running server: POST /api/v1/password-reset { email }.",
+          "",
+        ].join("\n"),
+      );
+      process.exit(1);
+    }
+    fail(logger, error, "could not set the password");
+  }
+  await database.close();
+}
+
 function printCa(what: string, done: CaCommandResult): void {
   // The fingerprint alone on stdout, so scripts can pin it; the rest to stderr.
   process.stdout.write(`${done.fingerprint}\n`);
@@ -257,6 +315,14 @@ program
   .option("--name <label>", "a label to recognise the token by")
   .option("--expires-in-days <days>", "make the token expire", positiveInteger)
   .action(createToken);
+
+program
+  .command("user")
+  .description("portal and console users")
+  .command("password")
+  .description("set a user's console password, read as one line from standard input")
+  .requiredOption("--email <email>", "the user's e-mail")
+  .action(setUserPassword);
 
 const ca = program
   .command("ca")

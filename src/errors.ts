@@ -44,6 +44,14 @@ export class ForbiddenError extends AppError {
   readonly title = "Not allowed";
 }
 
+/** A cookie-authenticated change without its session's CSRF token, or sent from another site. */
+export class CsrfError extends AppError {
+  readonly status = 403;
+  // The console tells this refusal from a role's by the type's last segment.
+  readonly type = "forbidden/csrf";
+  readonly title = "Cross-site request refused";
+}
+
 export class NotFoundError extends AppError {
   readonly status = 404;
   readonly type = "not-found";

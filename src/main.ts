@@ -34,8 +34,10 @@ import { CallRecords } from "./sip/call-records.js";
 import { announcementRoutes, cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { UploadedAnnouncements } from "./sip/uploaded-announcements.js";
+import { passwordPagePath } from "./tenancy/passwords.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
+import { createSignIn, type SignIn } from "./tenancy/sign-in.js";
 
 export interface ServerOptions {
   config: Config;
@@ -43,8 +45,11 @@ export interface ServerOptions {
   clock?: Clock;
   /** A database the caller owns (tests); otherwise one is opened from config and closed on stop. */
   database?: Database;
-  /** Called once, after listening, when the first start created the initial operator's token. */
-  onInitialToken?: (issued: IssuedToken, baseUrl: string) => void;
+  /**
+   * Called once, after listening, when the first start created the initial operator's token, with
+   * the one-time link that sets the operator's console password.
+   */
+  onInitialToken?: (issued: IssuedToken, baseUrl: string, passwordLink: string) => void;
 }
 
 export interface RunningServer {
@@ -62,6 +67,8 @@ export interface RunningServer {
   readonly messaging: Messaging;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
+  /** Console sign-in: sessions and passwords. */
+  readonly signIn: SignIn;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
   close(): Promise<void>;
 }
@@ -146,6 +153,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serverUrl: () => serverUrl,
     });
     accounts.addDetailSection("messages", async (accountId) => messaging.messagesOf(accountId));
+    const signIn = createSignIn({
+      config: config.signIn,
+      publicUrl: config.messaging.publicUrl,
+      database,
+      clock,
+      audit,
+      logger,
+      outbox: messaging.outbox,
+      serverUrl: () => serverUrl,
+    });
+    // The first start prints a one-time link to set the initial operator's console password.
+    const firstStartPassword = initialToken
+      ? await signIn.passwords.firstStartToken(initialToken.userId)
+      : null;
     const pki = await createPki({
       config: config.pki,
       dataDir: config.database.dataDir,
@@ -220,6 +241,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         readiness: databaseReadiness({ database, logger, isShuttingDown }),
       }),
       ...tenancyRoutes(tenancy),
+      ...signIn.routes,
       ...auditRoutes(audit),
       ...accountRoutes(accounts),
       ...licensing.routes,
@@ -240,12 +262,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // The longest allowed announcement as 8 kHz 16-bit audio, and room for the WAV chunks around it.
       audioLimitBytes: config.sip.announcementMaxSeconds * 16_000 + 64 * 1024,
       authenticate: (bearer) => tenancy.authenticate(bearer),
+      authenticateSession: (secret) => signIn.sessions.authenticate(secret),
+      csrf: { trustedHosts: signIn.trustedHosts },
       authFailures: new FailureLimiter(
         config.http.authFailureLimit,
         config.http.authFailureWindowSeconds * 1000,
         clock,
       ),
       isShuttingDown,
+      console: config.console,
     });
 
     const { server: httpServer, url } = await lifecycle.open(
@@ -293,7 +318,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         (runtime) => runtime.close(),
       );
     }
-    if (initialToken) options.onInitialToken?.(initialToken, url);
+    if (initialToken) {
+      const base = (config.messaging.publicUrl ?? url).replace(/\/+$/, "");
+      options.onInitialToken?.(initialToken, url, `${base}${passwordPagePath}${firstStartPassword}`);
+    }
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
@@ -313,7 +341,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, close };
+    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, signIn, close };
   });
 }
 

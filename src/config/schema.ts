@@ -345,6 +345,37 @@ const snomSchema = z
     authFailureWindowSeconds: seconds(86_400).pipe(z.number().min(1)),
   })
   .strict();
+/** Signing in to the console (src/tenancy/sessions.ts, passwords.ts). */
+const signInSchema = z
+  .object({
+    passwordMinLength: z.coerce.number().int().min(8).max(128),
+    /** scrypt (RFC 7914) for new hashes; stored hashes keep theirs and are re-hashed on sign-in. */
+    scrypt: z
+      .object({
+        /** log2 of N, the CPU and memory cost: memory is 128 * N * blockSize bytes. */
+        cost: z.coerce.number().int().min(10).max(22),
+        blockSize: z.coerce.number().int().min(1).max(32),
+        parallelism: z.coerce.number().int().min(1).max(16),
+        keyLength: z.coerce.number().int().min(16).max(128),
+      })
+      .strict(),
+    sessionIdleSeconds: seconds(30 * 86_400).pipe(z.number().min(60)),
+    sessionAbsoluteSeconds: seconds(365 * 86_400).pipe(z.number().min(60)),
+    /** lastSeenAt is written at most this often per session (and the idle end moves with it). */
+    sessionTouchSeconds: seconds(3600),
+    /** auto: Secure when the request came over TLS or messaging.publicUrl is https. */
+    secureCookie: z.enum(["auto", "always", "never"]),
+    accountFailureLimit: z.coerce.number().int().min(1).max(100_000),
+    addressFailureLimit: z.coerce.number().int().min(1).max(100_000),
+    failureWindowSeconds: seconds(86_400).pipe(z.number().min(1)),
+    invitationSeconds: seconds(365 * 86_400).pipe(z.number().min(60)),
+    resetSeconds: seconds(30 * 86_400).pipe(z.number().min(60)),
+  })
+  .strict()
+  .refine((signIn) => signIn.sessionIdleSeconds <= signIn.sessionAbsoluteSeconds, {
+    path: ["sessionIdleSeconds"],
+    message: "must not be longer than signIn.sessionAbsoluteSeconds",
+  });
 
 /** The one configuration object. Every key is documented in README.md. */
 export const configSchema = z
@@ -386,6 +417,13 @@ export const configSchema = z
     messaging: messagingSchema,
     provisioning: provisioningSchema,
     snom: snomSchema,
+    signIn: signInSchema,
+    console: z
+      .object({
+        /** The built console (index.html and assets/); null: dist/console in the package root. */
+        dir: z.string().min(1).nullable(),
+      })
+      .strict(),
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */
@@ -451,4 +489,9 @@ export const environmentKeys: Record<string, string> = {
   PROVISIOND_SMPP_PASSWORD: "messaging.sms.smpp.password",
   PROVISIOND_EMAIL_TRANSPORT: "messaging.email.transport",
   PROVISIOND_SMTP_URL: "messaging.email.smtpUrl",
+  PROVISIOND_PASSWORD_MIN_LENGTH: "signIn.passwordMinLength",
+  PROVISIOND_SESSION_IDLE_SECONDS: "signIn.sessionIdleSeconds",
+  PROVISIOND_SESSION_ABSOLUTE_SECONDS: "signIn.sessionAbsoluteSeconds",
+  PROVISIOND_SECURE_COOKIE: "signIn.secureCookie",
+  PROVISIOND_CONSOLE_DIR: "console.dir",
 };

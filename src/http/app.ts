@@ -15,11 +15,15 @@ import {
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Principal } from "../tenancy/roles.js";
+import { consoleFiles } from "./console-files.js";
+import { type CsrfOptions, csrfProtection } from "./csrf.js";
 import { withFastPaths } from "./fast-path.js";
 import type { Metrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import { requestContext } from "./request-context.js";
+import { bearerToken, sessionSecretOf } from "./request-credentials.js";
 import { type BodyType, type HttpAnswer, koaPath, type Route } from "./route.js";
+import { clearedSessionCookie } from "./session-cookie.js";
 import { validate } from "./validate.js";
 
 export interface HttpAppDependencies {
@@ -33,17 +37,20 @@ export interface HttpAppDependencies {
   audioLimitBytes?: number;
   authenticate(bearer: string | undefined): Promise<Principal>;
   /**
+   * Resolves a console session cookie's secret (src/tenancy/sessions.ts); without it the cookie
+   * is ignored and only bearer tokens authenticate.
+   */
+  authenticateSession?(secret: string): Promise<Principal>;
+  /** CSRF checks of cookie-authenticated changes (src/http/csrf.ts). */
+  csrf?: CsrfOptions;
+  /**
    * Refused API tokens per client address (src/auth, the same limiter SIP and license checks use).
    * Past the limit the address's refused tokens get 429; valid ones are still served.
    */
   authFailures: FailureLimiter;
   isShuttingDown(): boolean;
-}
-
-function bearerToken(ctx: Context): string | undefined {
-  const header = ctx.get("Authorization");
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  return match?.[1];
+  /** The built web console served at /console/ (src/http/console-files.ts); left out: not served. */
+  console?: { dir: string | null };
 }
 
 type Middleware = (ctx: Context, next: Next) => Promise<unknown>;
@@ -91,26 +98,39 @@ function routeHandler(route: Route, deps: HttpAppDependencies, parsers: Record<B
       // users, and one of them sending bad tokens must not lock the others out. Only its refused
       // tokens get 429 instead of 401; a valid token is served. (Guessing a 256-bit token is hopeless
       // anyway: the block is a signal and a brake on noise, not what keeps tokens secret.)
+      const bearer = bearerToken(ctx.headers);
+      const sessionSecret = bearer ? undefined : sessionSecretOf(ctx.headers);
       const blockedFor = deps.authFailures.blockedForSeconds(ctx.ip);
-      try {
-        principal = await deps.authenticate(bearerToken(ctx));
-      } catch (error) {
-        if (error instanceof UnauthorizedError) {
-          deps.metrics.authFailures.inc();
-          const failures = deps.authFailures.recordFailure(ctx.ip).count;
-          if (blockedFor > 0) {
-            throw new RateLimitedError(
-              blockedFor,
-              "too many requests with an invalid API token from this address; try again later",
+      if (sessionSecret && deps.authenticateSession) {
+        try {
+          principal = await deps.authenticateSession(sessionSecret);
+        } catch (error) {
+          // An ended session's cookie is dropped, so the browser stops sending it. Stale cookies
+          // are not counted as attacks: a 256-bit secret is not guessed.
+          if (error instanceof UnauthorizedError) ctx.set("Set-Cookie", clearedSessionCookie(false));
+          throw error;
+        }
+      } else {
+        try {
+          principal = await deps.authenticate(bearer);
+        } catch (error) {
+          if (error instanceof UnauthorizedError) {
+            deps.metrics.authFailures.inc();
+            const failures = deps.authFailures.recordFailure(ctx.ip).count;
+            if (blockedFor > 0) {
+              throw new RateLimitedError(
+                blockedFor,
+                "too many requests with an invalid API token from this address; try again later",
+              );
+            }
+            ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
+            (ctx.state.log as Logger).warn(
+              { security: "api-token-refused", remoteAddress: ctx.ip, failures },
+              "API token refused",
             );
           }
-          ctx.set("WWW-Authenticate", 'Bearer realm="provisiond"');
-          (ctx.state.log as Logger).warn(
-            { security: "api-token-refused", remoteAddress: ctx.ip, failures },
-            "API token refused",
-          );
+          throw error;
         }
-        throw error;
       }
       if (!route.access.roles.includes(principal.role)) {
         throw new ForbiddenError(`role ${principal.role} may not ${route.summary.toLowerCase()}`);
@@ -118,6 +138,7 @@ function routeHandler(route: Route, deps: HttpAppDependencies, parsers: Record<B
       ctx.state.log = (ctx.state.log as Logger).child({
         userId: principal.userId,
         tokenId: principal.tokenId,
+        ...(principal.sessionId ? { sessionId: principal.sessionId } : {}),
       });
     }
     // Only routes that take a body read one, and only after the caller is known.
@@ -201,8 +222,14 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
     }) as Middleware,
     wav: rawBody(deps.audioLimitBytes ?? deps.importLimitBytes),
   };
+  const csrf = csrfProtection(deps.csrf ?? { trustedHosts: () => [] });
   for (const route of deps.routes) {
-    router[route.method](route.operationId, koaPath(route.path), routeHandler(route, deps, parsers));
+    const handler = routeHandler(route, deps, parsers);
+    if (route.access.kind === "token" && route.method !== "get") {
+      router[route.method](route.operationId, koaPath(route.path), csrf, handler);
+    } else {
+      router[route.method](route.operationId, koaPath(route.path), handler);
+    }
   }
 
   app.use(requestContext(deps.logger, deps.metrics));
@@ -213,6 +240,7 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
   });
   app.use(problemMiddleware(deps.logger));
   app.use(unmatchedRoutes);
+  if (deps.console) app.use(consoleFiles(deps.console));
   app.use(router.routes());
   app.use(router.allowedMethods());
   // Koa would otherwise print errors that escaped every middleware to stderr.

@@ -105,6 +105,58 @@ export const templateKinds = {
       },
     },
   },
+  console_invitation: {
+    channel: "email",
+    placeholders: ["name", "link", "expiresAt"],
+    texts: {
+      en: {
+        subject: "Your provisioning console account",
+        body: "Hello {name},\n\nan account on the provisioning console was made for you. Open this link to choose your password:\n\n{link}\n\nThe link works once and expires on {expiresAt}.",
+      },
+      fr: {
+        subject: "Votre compte sur la console de provisionnement",
+        body: "Bonjour {name},\n\nun compte sur la console de provisionnement a été créé pour vous. Ouvrez ce lien pour choisir votre mot de passe :\n\n{link}\n\nLe lien ne sert qu'une fois et expire le {expiresAt}.",
+      },
+      it: {
+        subject: "Il tuo account sulla console di provisioning",
+        body: "Ciao {name},\n\nè stato creato per te un account sulla console di provisioning. Apri questo link per scegliere la password:\n\n{link}\n\nIl link vale una volta e scade il {expiresAt}.",
+      },
+      es: {
+        subject: "Su cuenta en la consola de aprovisionamiento",
+        body: "Hola {name}:\n\nse ha creado para usted una cuenta en la consola de aprovisionamiento. Abra este enlace para elegir su contraseña:\n\n{link}\n\nEl enlace sirve una vez y caduca el {expiresAt}.",
+      },
+      de: {
+        subject: "Ihr Zugang zur Provisionierungskonsole",
+        body: "Hallo {name},\n\nfür Sie wurde ein Zugang zur Provisionierungskonsole eingerichtet. Öffnen Sie diesen Link, um Ihr Passwort zu wählen:\n\n{link}\n\nDer Link gilt einmal und läuft am {expiresAt} ab.",
+      },
+    },
+  },
+  password_reset: {
+    channel: "email",
+    placeholders: ["name", "link", "expiresAt"],
+    texts: {
+      en: {
+        subject: "Reset your provisioning console password",
+        body: "Hello {name},\n\nsomeone asked to reset your password on the provisioning console. If it was you, open this link to choose a new one:\n\n{link}\n\nThe link works once and expires on {expiresAt}. If it was not you, ignore this message: your password stays as it is.",
+      },
+      fr: {
+        subject: "Réinitialisez votre mot de passe de la console de provisionnement",
+        body: "Bonjour {name},\n\nquelqu'un a demandé à réinitialiser votre mot de passe de la console de provisionnement. Si c'était vous, ouvrez ce lien pour en choisir un nouveau :\n\n{link}\n\nLe lien ne sert qu'une fois et expire le {expiresAt}. Sinon, ignorez ce message : votre mot de passe ne change pas.",
+      },
+      it: {
+        subject: "Reimposta la password della console di provisioning",
+        body: "Ciao {name},\n\nqualcuno ha chiesto di reimpostare la tua password della console di provisioning. Se sei stato tu, apri questo link per sceglierne una nuova:\n\n{link}\n\nIl link vale una volta e scade il {expiresAt}. Altrimenti ignora questo messaggio: la password resta invariata.",
+      },
+      es: {
+        subject: "Restablezca su contraseña de la consola de aprovisionamiento",
+        body: "Hola {name}:\n\nalguien pidió restablecer su contraseña de la consola de aprovisionamiento. Si fue usted, abra este enlace para elegir una nueva:\n\n{link}\n\nEl enlace sirve una vez y caduca el {expiresAt}. Si no fue usted, ignore este mensaje: su contraseña no cambia.",
+      },
+      de: {
+        subject: "Passwort der Provisionierungskonsole zurücksetzen",
+        body: "Hallo {name},\n\njemand hat verlangt, Ihr Passwort der Provisionierungskonsole zurückzusetzen. Wenn Sie es waren, öffnen Sie diesen Link, um ein neues zu wählen:\n\n{link}\n\nDer Link gilt einmal und läuft am {expiresAt} ab. Wenn nicht, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.",
+      },
+    },
+  },
 } satisfies Record<string, KindDefinition>;
 
 export type TemplateKind = keyof typeof templateKinds;

@@ -23,6 +23,7 @@ export class Authentication {
     return {
       userId: row.id,
       tokenId: row.token_id,
+      sessionId: null,
       email: row.email,
       name: row.name,
       role: row.role,

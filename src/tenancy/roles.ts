@@ -12,10 +12,13 @@ export type Scope =
   | { kind: "organisation"; organisationId: string }
   | { kind: "group"; organisationId: string; groupIds: readonly string[] };
 
-/** Who is calling: resolved from an API token by the tenancy service. */
+/** Who is calling: resolved from an API token or a console session by the tenancy service. */
 export interface Principal {
   userId: string;
-  tokenId: string;
+  /** The API token of the request; null when it is made with a console session. */
+  tokenId: string | null;
+  /** The console session of the request; null when it is made with an API token. */
+  sessionId?: string | null;
   email: string;
   name: string;
   role: Role;

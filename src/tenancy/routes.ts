@@ -57,7 +57,8 @@ export function tenancyRoutes(tenancy: TenancyService): Route[] {
       tags,
       access: anyRole,
       response: { status: 200, description: "The caller", schema: s.principalSchema },
-      handle: ({ principal }) => principal ?? undefined,
+      handle: ({ principal }) =>
+        principal ? { ...principal, sessionId: principal.sessionId ?? null } : undefined,
     }),
 
     // Organisations

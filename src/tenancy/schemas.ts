@@ -11,7 +11,8 @@ export const idParams = z.object({ id: z.uuid() });
 export const principalSchema = z
   .object({
     userId: z.uuid(),
-    tokenId: z.uuid(),
+    tokenId: z.uuid().nullable().describe("The API token of the request; null with a console session"),
+    sessionId: z.uuid().nullable().describe("The console session of the request; null with an API token"),
     email: z.string(),
     name: z.string(),
     role: z.enum(roles),
@@ -19,7 +20,7 @@ export const principalSchema = z
     groupId: z.uuid().nullable(),
     groupIds: z.array(z.uuid()).describe("The groups the user is assigned to (group roles), oldest first"),
   })
-  .meta({ id: "Principal", description: "The user and token a request is made with" });
+  .meta({ id: "Principal", description: "The user and token (or console session) a request is made with" });
 
 // Organisations
 

@@ -94,6 +94,17 @@ interface ListFilters {
 const bootstrapLockKey = 0x70726f76; // "prov"
 
 /** Tenancy SQL. Every function takes the knex or transaction to run on; scope filters live here. */
+/**
+ * The groups user `u` is assigned to, oldest first, as the column `group_ids`: read with the
+ * credential on every request, so an assignment removed counts at once.
+ */
+export function assignedGroupIds(db: Knex): Knex.Raw {
+  return db.raw(
+    `coalesce((select jsonb_agg(gm.group_id order by gm.created_at, gm.group_id)
+                 from group_members gm where gm.user_id = u.id), '[]'::jsonb) as group_ids`,
+  );
+}
+
 export const tenancyStore = {
   /** Holds the first-start lock until the transaction ends. */
   async lockBootstrap(trx: Knex): Promise<void> {
@@ -572,10 +583,7 @@ export const tenancyStore = {
           "t.id as token_id",
           "g.organisation_id as group_organisation_id",
           // The scope is read with the token on every request: an assignment removed counts at once.
-          db.raw(
-            `coalesce((select jsonb_agg(gm.group_id order by gm.created_at, gm.group_id)
-                         from group_members gm where gm.user_id = u.id), '[]'::jsonb) as group_ids`,
-          ),
+          assignedGroupIds(db),
         )
     );
   },

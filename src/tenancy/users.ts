@@ -12,6 +12,7 @@ import { ids } from "../ids.js";
 import { assertAnotherOperator, assertAssignmentsWithin, assertMayHold, visibleUser } from "./authority.js";
 import { isGroupRole } from "./roles.js";
 import type * as schemas from "./schemas.js";
+import { signInStore } from "./sign-in-store.js";
 import { tenancyStore as store, type UserRow } from "./store.js";
 import { type User, userView } from "./views.js";
 
@@ -98,6 +99,8 @@ export class Users {
       if (isEmptyChange(changes)) return userView(before);
       const updated = await withConflicts(() => store.updateUser(trx, id, changes, this.clock.now()));
       await this.followFirstGroup(trx, actor, before, updated);
+      // A deactivated user's console sessions end with the change (their API tokens are refused).
+      if (changes.active === false) await signInStore.deleteSessionsOfUser(trx, id);
       const row = await this.reread(trx, actor, id);
       const after = userView(row);
       await this.audit.record(trx, actor, {

@@ -219,7 +219,7 @@ describe(`messages on the log gateway and the in-process queue, on ${databaseKin
       "GET",
       `/api/v1/organisations/${tenant.organisationId}/message-templates`,
     );
-    expect(list.items).toHaveLength(4 * 5);
+    expect(list.items).toHaveLength(6 * 5);
     const contract = await op.ok<{ items: unknown[] }>(
       "GET",
       `/api/v1/message-templates?organisationId=${tenant.organisationId}`,

@@ -11,13 +11,18 @@ export interface CliRun {
   exited: Promise<number | null>;
 }
 
-/** Runs `provisiond <args>` from the TypeScript sources, in a process of its own. */
-export function runCli(args: string[], env: Record<string, string>): CliRun {
+/** Runs `provisiond <args>` from the TypeScript sources, in a process of its own; `stdin` is written to it and closed. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  options: { stdin?: string } = {},
+): CliRun {
   const child = spawn(process.execPath, ["--import", "tsx", cliPath, ...args], {
     cwd: packageRoot,
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", PROVISIOND_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   let out = "";
   let err = "";
   child.stdout?.on("data", (chunk: Buffer) => {

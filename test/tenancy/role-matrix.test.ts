@@ -291,6 +291,50 @@ const matrix: Record<string, Cell> = {
     },
   },
 
+  // Console sign-in. A bearer request has no console session: "current" is not found for it.
+  createSession: {
+    expect: everyone(401),
+    request: async () => ({
+      method: "POST",
+      path: "/api/v1/sessions",
+      body: { email: `${unique("nobody")}@example.com`, password: "not a password" },
+    }),
+  },
+  getCurrentSession: { expect: everyRole(404), request: get("/api/v1/sessions/current") },
+  listSessions: { expect: everyRole(200), request: get("/api/v1/sessions") },
+  deleteCurrentSession: {
+    expect: everyRole(404),
+    request: async () => ({ method: "DELETE", path: "/api/v1/sessions/current" }),
+  },
+  deleteSession: {
+    expect: everyRole(404),
+    request: async () => ({ method: "DELETE", path: `/api/v1/sessions/${crypto.randomUUID()}` }),
+  },
+
+  inviteUser: {
+    expect: writeInGroup(202),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/users/${await freshSupervisor(f, operator)}/invitation`,
+    }),
+  },
+  requestPasswordReset: {
+    expect: everyone(202),
+    request: async () => ({
+      method: "POST",
+      path: "/api/v1/password-reset",
+      body: { email: `${unique("nobody")}@example.com` },
+    }),
+  },
+  setPasswordWithToken: {
+    expect: everyone(404),
+    request: async () => ({
+      method: "POST",
+      path: `/api/v1/password-reset/${unique("never-issued")}`,
+      body: { password: "a long enough password" },
+    }),
+  },
+
   listProfiles: { expect: everyRole(200), request: get("/api/v1/profiles") },
   createProfile: {
     expect: profileWrite(201, 400),
