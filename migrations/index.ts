@@ -10,6 +10,7 @@ import * as calls from "./20261202000300_calls.js";
 import * as registrar from "./20261202000400_registrar.js";
 import * as tenantDomains from "./20261202000500_tenant_domains.js";
 import * as announcements from "./20261202000600_announcements.js";
+import * as subscriptions from "./20261203000300_subscriptions.js";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -33,4 +34,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261202000400_registrar", registrar],
   ["20261202000500_tenant_domains", tenantDomains],
   ["20261202000600_announcements", announcements],
+  ["20261203000300_subscriptions", subscriptions],
 ];
