@@ -16,7 +16,10 @@ export async function up(knex: Knex): Promise<void> {
     t.text("subscription_state")
       .notNullable()
       .defaultTo("active")
-      .checkIn(["activation_pending", "active", "deactivation_pending", "ended"], "accounts_subscription_state");
+      .checkIn(
+        ["activation_pending", "active", "deactivation_pending", "ended"],
+        "accounts_subscription_state",
+      );
     // A deactivation's last contracted date: the schedule disables the account on it.
     t.date("subscription_ends_on").nullable();
     // Kept by the schedule (and by every write of renews_on): renews_on within the next 4 weeks.

@@ -32,6 +32,7 @@ import { CallRecords } from "./sip/call-records.js";
 import { announcementRoutes, cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { UploadedAnnouncements } from "./sip/uploaded-announcements.js";
+import { createSubscriptions, type Subscriptions } from "./subscriptions/setup.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
 
@@ -58,6 +59,8 @@ export interface RunningServer {
   readonly pki: Pki;
   /** The outbox (for other capabilities' messages), its queue and delivery. */
   readonly messaging: Messaging;
+  /** Requests and the renewal schedule. */
+  readonly subscriptions: Subscriptions;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
   /** Stops accepting, lets in-flight requests finish (up to shutdown.graceMs), closes the database. */
@@ -144,6 +147,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serverUrl: () => serverUrl,
     });
     accounts.addDetailSection("messages", async (accountId) => messaging.messagesOf(accountId));
+    // Before messaging starts the queue: the schedule's job handler must be registered by then.
+    const subscriptions = createSubscriptions({
+      database,
+      clock,
+      logger,
+      audit,
+      accounts: {
+        assertAccountVisible: (actor, id) => accounts.assertAccountVisible(actor, id),
+        assertAccountWritable: (actor, id) => accounts.assertAccountWritable(actor, id),
+        enable: (actor, id) => accounts.accounts.enable(actor, id),
+        disable: (actor, id, reason) => accounts.accounts.disable(actor, id, { reason }),
+      },
+      outbox: messaging.outbox,
+      sendActivationSms: (actor, id) => messaging.sendActivationSms(actor, id),
+      queue: messaging.queue,
+      intervalMs: config.subscriptions.scheduleIntervalMs,
+    });
     const pki = await createPki({
       config: config.pki,
       dataDir: config.database.dataDir,
@@ -198,6 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...cdrRoutes(new CallRecords(database, clock)),
       ...announcementRoutes(announcementUploads),
       ...messaging.routes,
+      ...subscriptions.routes,
     );
 
     const listener = createHttpListener({
@@ -230,6 +251,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       () => messaging.start(),
       () => messaging.close(),
     );
+    await subscriptions.start();
     logger.info({ url, version: packageVersion }, "provisiond listening");
     if (config.sip.enabled) {
       const sipConfig = await sipTlsFromPki(config.sip, pki);
@@ -282,7 +304,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, close };
+    return { url, database, httpServer, routes, events, accounts, pki, messaging, subscriptions, sip, close };
   });
 }
 

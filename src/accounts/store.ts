@@ -46,7 +46,10 @@ export interface AccountRow extends SubscriptionColumns {
 
 export type NewAccountRow = Omit<
   AccountRow,
-  "created_at" | "updated_at" | "deleted_at" | Exclude<keyof SubscriptionColumns, "billing_plan" | "renews_on" | "due_soon">
+  | "created_at"
+  | "updated_at"
+  | "deleted_at"
+  | Exclude<keyof SubscriptionColumns, "billing_plan" | "renews_on" | "due_soon">
 >;
 
 /** What the account list filters on, besides paging. */
@@ -184,7 +187,8 @@ export const accountsStore = {
     const q = accountsStore.visibleAccounts(db, scope);
     if (query.status) q.where("accounts.status", query.status);
     if (query.subscription === "due_soon") q.where("accounts.due_soon", true);
-    else if (query.subscription === "renewed_without_notice") q.where("accounts.renewed_without_notice", true);
+    else if (query.subscription === "renewed_without_notice")
+      q.where("accounts.renewed_without_notice", true);
     else if (query.subscription) q.where("accounts.subscription_state", query.subscription);
     if (query.billingPlan) q.where("accounts.billing_plan", query.billingPlan);
     if (query.type) q.where("accounts.type", query.type);

@@ -26,7 +26,9 @@ const day = z.iso.date();
 export const subscriptionSchema = z
   .object({
     billingPlan: z.enum(billingPlans),
-    renewsOn: day.nullable().describe("The next renewal (quarterly, yearly); null for monthly (invoiced on the 1st)"),
+    renewsOn: day
+      .nullable()
+      .describe("The next renewal (quarterly, yearly); null for monthly (invoiced on the 1st)"),
     state: z.enum(subscriptionStates),
     endsOn: day.nullable().describe("A deactivation's last contracted day: the account is disabled on it"),
     dueSoon: z.boolean().describe("The renewal is within the next 4 weeks"),

@@ -28,7 +28,9 @@ export function choosePlan(
   const plan = input.billingPlan ?? current?.billing_plan ?? defaultPlan;
   if (plan === "monthly") {
     if (input.renewsOn) {
-      return [{ path: `${path}.renewsOn`, message: "a monthly plan has no renewal date (invoiced on the 1st)" }];
+      return [
+        { path: `${path}.renewsOn`, message: "a monthly plan has no renewal date (invoiced on the 1st)" },
+      ];
     }
     return { billing_plan: plan, renews_on: null, due_soon: false };
   }
