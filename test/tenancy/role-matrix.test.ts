@@ -119,6 +119,16 @@ async function freshAccount(
   return account.id;
 }
 
+/** A deactivation request the operator made on a fresh account: the path of the request. */
+async function pendingRequest(f: Fixture, operator: ApiClient): Promise<string> {
+  const id = await freshAccount(f, operator);
+  const outcome = await operator.ok<{ request: { id: string } }>(
+    "POST",
+    `/api/v1/accounts/${id}/deactivation-request`,
+  );
+  return `/api/v1/accounts/${id}/requests/${outcome.request.id}`;
+}
+
 let phones = 0;
 const nextPhone = () =>
   `+4178${String(process.pid % 1000).padStart(3, "0")}${String(++phones).padStart(4, "0")}`;
@@ -520,6 +530,59 @@ const matrix: Record<string, Cell> = {
     request: async (f, operator) => ({
       method: "GET",
       path: `/api/v1/accounts/${await freshAccount(f, operator)}/cdrs`,
+    }),
+  },
+  // Subscriptions (issue 16)
+  requestActivation: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => {
+      const id = await freshAccount(f, operator);
+      await operator.ok("POST", `/api/v1/accounts/${id}/disable`, { reason: "to be activated again" }, 200);
+      return { method: "POST", path: `/api/v1/accounts/${id}/activation-request`, body: { note: "please" } };
+    },
+  },
+  requestDeactivation: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/deactivation-request`,
+    }),
+  },
+  approveSubscriptionRequest: {
+    expect: operatorOnly(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `${await pendingRequest(f, operator)}/approve`,
+    }),
+  },
+  rejectSubscriptionRequest: {
+    expect: operatorOnly(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `${await pendingRequest(f, operator)}/reject`,
+      body: { reason: "the contract runs for a minimum of one year" },
+    }),
+  },
+  withdrawSubscriptionRequest: {
+    // The operator asked: only it withdraws; in-scope portal users are refused, others do not see it.
+    expect: { ...writeInGroup(403), operator: 200 },
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `${await pendingRequest(f, operator)}/withdraw`,
+    }),
+  },
+  confirmRenewal: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator, { billingPlan: "yearly" })}/renewal/confirm`,
+    }),
+  },
+  listSubscriptionRequests: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/requests`,
     }),
   },
 };
