@@ -79,6 +79,7 @@ describe("renewals and reminders, as the clock moves", () => {
     // Every day up to the renewal, each day run twice (as after a restart): still one a week.
     for (const day of daysFrom("2028-02-02", "2028-02-28")) {
       await runDays(test, clock, [day, day]);
+      expect((await getAccount(op, account.id)).subscription.dueSoon, day).toBe(true);
     }
     const all = await reminders(op, account.id);
     expect(all).toHaveLength(4 * 3);
