@@ -34,7 +34,7 @@ export async function up(knex: Knex): Promise<void> {
   );
   // The group counts (active devices, due for renewal) read this index alone.
   await knex.raw(
-    "create index accounts_group_subscription on accounts (group_id, status, due_soon) where deleted_at is null",
+    "create index accounts_active_by_group on accounts (group_id, due_soon) where deleted_at is null and status = 'active'",
   );
   await knex.raw(
     "create index accounts_renews_on on accounts (renews_on, id) where deleted_at is null and renews_on is not null",
@@ -87,7 +87,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists("subscription_requests");
   await knex.raw("drop index if exists accounts_subscription_due");
   await knex.raw("drop index if exists accounts_renews_on");
-  await knex.raw("drop index if exists accounts_group_subscription");
+  await knex.raw("drop index if exists accounts_active_by_group");
   await knex.raw("alter table accounts drop constraint if exists accounts_renews_on_plan");
   await knex.schema.alterTable("accounts", (t) => {
     for (const column of [

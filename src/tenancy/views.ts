@@ -41,8 +41,10 @@ export const groupView = (row: GroupRow): Group => ({
   updatedAt: iso(row.updated_at),
 });
 
-export const listedGroupView = (row: GroupRow & { device_counts?: unknown }): ListedGroup => {
-  const counts = deviceCountsOf(row.device_counts);
+export const listedGroupView = (
+  row: GroupRow & { active_devices?: unknown; due_for_renewal?: unknown },
+): ListedGroup => {
+  const counts = deviceCountsOf(row);
   return { ...groupView(row), ...counts, hasActiveDevices: counts.activeDevices > 0 };
 };
 
