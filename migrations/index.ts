@@ -13,6 +13,7 @@ import * as announcements from "./20261202000600_announcements.js";
 import * as provisioningDevices from "./20261203000100_provisioning_devices.js";
 import * as snomProvisioning from "./20261203000200_snom_provisioning.js";
 import * as groupMembers from "./20261203000250_group_members.js";
+import * as subscriptions from "./20261203000300_subscriptions.js";
 import * as consoleSignIn from "./20261203000400_console_sign_in.js";
 
 interface Migration {
@@ -40,5 +41,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ["20261203000100_provisioning_devices", provisioningDevices],
   ["20261203000200_snom_provisioning", snomProvisioning],
   ["20261203000250_group_members", groupMembers],
+  ["20261203000300_subscriptions", subscriptions],
   ["20261203000400_console_sign_in", consoleSignIn],
 ];

@@ -34,6 +34,7 @@ import { CallRecords } from "./sip/call-records.js";
 import { announcementRoutes, cdrRoutes } from "./sip/routes.js";
 import { type SipRuntime, startSip } from "./sip/setup.js";
 import { UploadedAnnouncements } from "./sip/uploaded-announcements.js";
+import { createSubscriptions, type Subscriptions } from "./subscriptions/setup.js";
 import { passwordPagePath } from "./tenancy/passwords.js";
 import { tenancyRoutes } from "./tenancy/routes.js";
 import { type IssuedToken, TenancyService } from "./tenancy/service.js";
@@ -65,6 +66,8 @@ export interface RunningServer {
   readonly pki: Pki;
   /** The outbox (for other capabilities' messages), its queue and delivery. */
   readonly messaging: Messaging;
+  /** Requests and the renewal schedule. */
+  readonly subscriptions: Subscriptions;
   /** The SIP stack and registrar; null when sip.enabled is false. */
   readonly sip: SipRuntime | null;
   /** Console sign-in: sessions and passwords. */
@@ -167,6 +170,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const firstStartPassword = initialToken
       ? await signIn.passwords.firstStartToken(initialToken.userId)
       : null;
+    // Before messaging starts the queue: the schedule's job handler must be registered by then.
+    const subscriptions = createSubscriptions({
+      database,
+      clock,
+      logger,
+      audit,
+      accounts: {
+        assertAccountVisible: (actor, id) => accounts.assertAccountVisible(actor, id),
+        assertAccountWritable: (actor, id) => accounts.assertAccountWritable(actor, id),
+        enable: (actor, id) => accounts.accounts.enable(actor, id),
+        disable: (actor, id, reason) => accounts.accounts.disable(actor, id, { reason }),
+      },
+      outbox: messaging.outbox,
+      sendActivationSms: (actor, id) => messaging.sendActivationSms(actor, id),
+      queue: messaging.queue,
+      intervalMs: config.subscriptions.scheduleIntervalMs,
+    });
     const pki = await createPki({
       config: config.pki,
       dataDir: config.database.dataDir,
@@ -251,6 +271,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...messaging.routes,
       ...provisioning.routes,
       ...snom.routes,
+      ...subscriptions.routes,
     );
 
     const listener = createHttpListener({
@@ -286,6 +307,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       () => messaging.start(),
       () => messaging.close(),
     );
+    await subscriptions.start();
     logger.info({ url, version: packageVersion }, "provisiond listening");
     if (config.sip.enabled) {
       const sipConfig = await sipTlsFromPki(config.sip, pki);
@@ -341,7 +363,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closing;
     };
 
-    return { url, database, httpServer, routes, events, accounts, pki, messaging, sip, signIn, close };
+    return {
+      url,
+      database,
+      httpServer,
+      routes,
+      events,
+      accounts,
+      pki,
+      messaging,
+      subscriptions,
+      sip,
+      signIn,
+      close,
+    };
   });
 }
 

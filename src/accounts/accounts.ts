@@ -9,9 +9,11 @@ import { changedColumns, isEmptyChange } from "../db/changes.js";
 import { withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
 import { allOf, pageOf } from "../db/listing.js";
-import { ConflictError, ValidationError } from "../errors.js";
+import { ConflictError, ForbiddenError, ValidationError } from "../errors.js";
 import type { DomainEvent, DomainEvents } from "../events.js";
 import type { Page } from "../http/list.js";
+import { dayFromColumn, dayOf } from "../subscriptions/periods.js";
+import { choosePlan } from "../subscriptions/plan-choice.js";
 import { type CredentialCipher, generatePassword, ha1Columns } from "./credentials.js";
 import { assertGroupTakesAccounts } from "./group-activity.js";
 import type {
@@ -95,6 +97,18 @@ export class Accounts {
           { path: "body.phoneNumber", message: "an account waiting for activation needs its phone number" },
         ]);
       }
+      const planChanges: Partial<AccountRow> = {};
+      if (body.billingPlan !== undefined || body.renewsOn !== undefined) {
+        if (actor.principal.role !== "operator") {
+          throw new ForbiddenError("only an operator sets billingPlan and renewsOn");
+        }
+        const current = { billing_plan: before.billing_plan, renews_on: dayFromColumn(before.renews_on) };
+        const plan = choosePlan(current, body, before.billing_plan, dayOf(this.clock.now()), "body");
+        if (Array.isArray(plan)) throw new ValidationError(plan);
+        if (plan.billing_plan !== current.billing_plan || plan.renews_on !== current.renews_on) {
+          Object.assign(planChanges, plan);
+        }
+      }
       const profileId = body.profileId !== undefined ? body.profileId : before.profile_id;
       const profile = await resolveProfile(
         trx,
@@ -121,6 +135,7 @@ export class Accounts {
         ...(body.licenseKey !== undefined ? { license_key: body.licenseKey } : {}),
         ...(body.notes !== undefined ? { notes: body.notes } : {}),
       });
+      Object.assign(changes, planChanges);
       // Sending what is already there changes nothing: no write, no updatedAt, no audit event.
       if (isEmptyChange(changes)) return accountView(before);
       if (identityChanged && before.password_encrypted) {

@@ -4,9 +4,11 @@ import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
 import { uniqueConstraints, withConflicts } from "../db/constraints.js";
 import type { Database } from "../db/database.js";
-import { ConflictError, type FieldError, ValidationError } from "../errors.js";
+import { ConflictError, type FieldError, ForbiddenError, ValidationError } from "../errors.js";
 import type { DomainEvents } from "../events.js";
 import { ids } from "../ids.js";
+import { dayOf } from "../subscriptions/periods.js";
+import { choosePlan } from "../subscriptions/plan-choice.js";
 import { type GroupRow, tenancyStore } from "../tenancy/store.js";
 import { type CredentialCipher, generatePassword, generateUsername, ha1Columns } from "./credentials.js";
 import type { ParsedImport } from "./csv-import.js";
@@ -173,6 +175,7 @@ export class AccountCreation {
   > {
     const created = await this.db.knex.transaction(async (trx) => {
       const now = this.clock.now();
+      const today = dayOf(now);
       const errors: FieldError[] = [...earlierErrors];
       const groups = new Map<string, GroupRow | null>();
       const profiles = new Map<string, ProfileRow | null>();
@@ -230,6 +233,17 @@ export class AccountCreation {
           fail("profileId", "no profile in effect");
         }
         if (!profile) continue;
+        const planInput = { billingPlan: input.billingPlan, renewsOn: input.renewsOn };
+        if (actor.principal.role !== "operator" && (planInput.billingPlan || planInput.renewsOn)) {
+          // An export edited by a portal user imports again: its plan columns are the operator's, read-only here.
+          if (kind === "import") planInput.billingPlan = planInput.renewsOn = undefined;
+          else throw new ForbiddenError("only an operator sets billingPlan and renewsOn");
+        }
+        const plan = choosePlan(null, planInput, profile.settings.billingPlan, today, path);
+        if (Array.isArray(plan)) {
+          errors.push(...plan);
+          continue;
+        }
 
         const id = ids.uuid();
         const password = input.password ?? generatePassword();
@@ -260,6 +274,7 @@ export class AccountCreation {
             keep_alive_seconds: input.keepAliveSeconds ?? null,
             license_key: input.licenseKey ?? null,
             notes: input.notes ?? null,
+            ...plan,
           },
         });
       }

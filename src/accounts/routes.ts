@@ -38,6 +38,11 @@ const accountColumns: CsvColumn<ExportedAccount>[] = [
   { header: "securityModel", value: (a) => a.securityModel },
   { header: "keepAliveSeconds", value: (a) => a.keepAliveSeconds },
   { header: "notes", value: (a) => a.notes },
+  { header: "billingPlan", value: (a) => a.subscription.billingPlan },
+  { header: "renewsOn", value: (a) => a.subscription.renewsOn },
+  { header: "subscriptionState", value: (a) => a.subscription.state },
+  { header: "dueSoon", value: (a) => a.subscription.dueSoon },
+  { header: "renewedWithoutNotice", value: (a) => a.subscription.renewedWithoutNotice },
 ];
 
 type CreatedByImport = ImportResult["accounts"][number];

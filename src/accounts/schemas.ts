@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { booleanParam, exportQuery, listQuery, pageSchema } from "../http/list.js";
 import { mergePatchSchema } from "../merge-patch.js";
+import { subscriptionSchema } from "../subscriptions/account-subscription.js";
+import { billingPlans } from "../subscriptions/periods.js";
 import {
   hostnamePattern,
   normaliseMac,
@@ -105,6 +107,8 @@ export const profileSettingsShape = {
     .max(digestAlgorithmNames.length)
     .refine((list) => new Set(list).size === list.length, "lists an algorithm twice")
     .default(["MD5"]),
+  /** The billing plan new accounts of this profile start with, unless an operator chooses another. */
+  billingPlan: z.enum(billingPlans).default("monthly"),
   /** A rekey with the duress code also disables the account (the alert to the group's IT goes out either way). */
   duressDisablesAccount: z.boolean().default(false),
   snom: z
@@ -232,6 +236,11 @@ const accountFields = {
   profileId: z.uuid().nullable(),
   licenseKey: z.string().trim().min(1).max(200).nullable(),
   notes: z.string().max(2000).nullable(),
+  billingPlan: z.enum(billingPlans).describe("Operators only; default: the profile's billingPlan"),
+  renewsOn: z.iso
+    .date("must be a day, YYYY-MM-DD")
+    .nullable()
+    .describe("Operators only; quarterly and yearly plans (default: one period from today)"),
 };
 
 export const createAccountBody = z
@@ -249,6 +258,8 @@ export const createAccountBody = z
     profileId: accountFields.profileId.optional(),
     licenseKey: accountFields.licenseKey.optional(),
     notes: accountFields.notes.optional(),
+    billingPlan: accountFields.billingPlan.optional(),
+    renewsOn: accountFields.renewsOn.optional(),
   })
   .strict()
   .meta({ id: "CreateAccount", description: "username and password are generated when not given" });
@@ -266,6 +277,8 @@ export const updateAccountBody = z
     profileId: accountFields.profileId.optional(),
     licenseKey: accountFields.licenseKey.optional(),
     notes: accountFields.notes.optional(),
+    billingPlan: accountFields.billingPlan.optional(),
+    renewsOn: accountFields.renewsOn.optional(),
   })
   .strict()
   .meta({ id: "UpdateAccount" });
@@ -306,6 +319,7 @@ export const accountSchema = z
     passwordChangedAt: timestamp.nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
+    subscription: subscriptionSchema,
   })
   .meta({ id: "Account" });
 /** A SNOM phone's settings credential as it is shown, once: when made and when rotated. */
@@ -359,11 +373,22 @@ export const accountDetailsSchema = accountSchema
   })
   .meta({ id: "AccountDetails" });
 
+/** The portal's subscription tabs: a state, or one of the two renewal flags. */
+export const subscriptionFilters = [
+  "activation_pending",
+  "deactivation_pending",
+  "due_soon",
+  "renewed_without_notice",
+] as const;
+export type SubscriptionFilter = (typeof subscriptionFilters)[number];
+
 const accountListing = {
-  sortFields: ["username", "displayName", "phoneNumber", "status", "createdAt"] as const,
+  sortFields: ["username", "displayName", "phoneNumber", "status", "createdAt", "renewsOn"] as const,
   defaultSort: "username",
   filters: {
     status: z.enum(accountStatuses).optional(),
+    subscription: z.enum(subscriptionFilters).optional(),
+    billingPlan: z.enum(billingPlans).optional(),
     type: z.enum(accountTypes).optional(),
     groupId: z.uuid().optional(),
     includeSubgroups: booleanParam.default(true),
@@ -388,6 +413,8 @@ export const importColumns = [
   "profileId",
   "licenseKey",
   "notes",
+  "billingPlan",
+  "renewsOn",
 ] as const;
 export const importColumnsText = importColumns.join(", ");
 /** Columns of the export that an import accepts and ignores, so an exported file imports again. */
@@ -401,6 +428,9 @@ export const readOnlyImportColumns = [
   "passwordChangedAt",
   "createdAt",
   "updatedAt",
+  "subscriptionState",
+  "dueSoon",
+  "renewedWithoutNotice",
 ] as const;
 
 export const importResultSchema = z

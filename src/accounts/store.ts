@@ -1,9 +1,10 @@
 import type { Knex } from "knex";
 import { applyListing } from "../db/listing.js";
 import { parseSort } from "../http/list.js";
+import type { SubscriptionColumns } from "../subscriptions/account-subscription.js";
 import type { Scope } from "../tenancy/roles.js";
 import { groupSubtree, tenancyStore } from "../tenancy/store.js";
-import type { ProfileSettings } from "./schemas.js";
+import type { ProfileSettings, SubscriptionFilter } from "./schemas.js";
 
 export interface ProfileRow {
   id: string;
@@ -16,7 +17,7 @@ export interface ProfileRow {
   updated_at: Date;
 }
 
-export interface AccountRow {
+export interface AccountRow extends SubscriptionColumns {
   id: string;
   group_id: string;
   type: "PGSM" | "SNOM";
@@ -43,13 +44,21 @@ export interface AccountRow {
   deleted_at: Date | null;
 }
 
-export type NewAccountRow = Omit<AccountRow, "created_at" | "updated_at" | "deleted_at">;
+export type NewAccountRow = Omit<
+  AccountRow,
+  | "created_at"
+  | "updated_at"
+  | "deleted_at"
+  | Exclude<keyof SubscriptionColumns, "billing_plan" | "renews_on" | "due_soon">
+>;
 
 /** What the account list filters on, besides paging. */
 export interface AccountFilters {
   q?: string | undefined;
   sort: string;
   status?: AccountRow["status"] | undefined;
+  subscription?: SubscriptionFilter | undefined;
+  billingPlan?: AccountRow["billing_plan"] | undefined;
   type?: AccountRow["type"] | undefined;
   groupId?: string | undefined;
   includeSubgroups?: boolean | undefined;
@@ -177,6 +186,11 @@ export const accountsStore = {
   accountList(db: Knex, scope: Scope, query: AccountFilters): Knex.QueryBuilder {
     const q = accountsStore.visibleAccounts(db, scope);
     if (query.status) q.where("accounts.status", query.status);
+    if (query.subscription === "due_soon") q.where("accounts.due_soon", true);
+    else if (query.subscription === "renewed_without_notice")
+      q.where("accounts.renewed_without_notice", true);
+    else if (query.subscription) q.where("accounts.subscription_state", query.subscription);
+    if (query.billingPlan) q.where("accounts.billing_plan", query.billingPlan);
     if (query.type) q.where("accounts.type", query.type);
     if (query.groupId) {
       if (query.includeSubgroups) q.whereIn("accounts.group_id", groupSubtree(db, query.groupId));
@@ -195,6 +209,7 @@ export const accountsStore = {
         phoneNumber: "accounts.phone_number",
         status: "accounts.status",
         createdAt: "accounts.created_at",
+        renewsOn: "accounts.renews_on",
       },
       tieBreaker: "accounts.id",
       sortAfterFiltering: query.q !== undefined,

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { subscriptionView } from "../subscriptions/account-subscription.js";
 import { iso, isoOrNull } from "../tenancy/views.js";
 import type { accountSchema, profileSchema } from "./schemas.js";
 import type { AccountRow, ProfileRow } from "./store.js";
@@ -39,6 +40,7 @@ export const accountView = (row: AccountRow): Account => ({
   passwordChangedAt: isoOrNull(row.password_changed_at),
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
+  subscription: subscriptionView(row),
 });
 
 /** The audit actions that change an account's status, newest of which explains it. */

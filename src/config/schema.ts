@@ -424,6 +424,13 @@ export const configSchema = z
         dir: z.string().min(1).nullable(),
       })
       .strict(),
+    /** Billing plans, requests and the renewal schedule (src/subscriptions). */
+    subscriptions: z
+      .object({
+        /** How often the schedule ends, renews and reminds; it compares dates, so any interval under a day works. */
+        scheduleIntervalMs: z.coerce.number().int().min(50).max(86_400_000),
+      })
+      .strict(),
     secrets: z
       .object({
         /** AES-256-GCM key for stored SIP passwords: 64 hex digits or 32 bytes base64; null keeps one in dataDir. */

@@ -1,4 +1,5 @@
 import type { Registry } from "prom-client";
+import type { Actor } from "../audit/actor.js";
 import type { AuditService } from "../audit/service.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/schema.js";
@@ -48,6 +49,8 @@ export interface Messaging {
   delivery: Delivery;
   /** The "messages" section of the account details. */
   messagesOf(accountId: string): Promise<Message[]>;
+  /** The activation SMS of a PGSM wizard account, as POST /accounts/{id}/activation-sms sends it. */
+  sendActivationSms(actor: Actor, accountId: string): Promise<Message>;
   /** Starts delivering (after the HTTP listener, which the callback URL and links name). */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -92,6 +95,7 @@ export function createMessaging(deps: MessagingDependencies): Messaging {
     queue,
     delivery,
     messagesOf: (accountId) => messages.ofAccount(accountId, 20),
+    sendActivationSms: (actor, accountId) => messages.sendActivationSms(actor, accountId),
     async start() {
       await delivery.start(outbox);
       log.info(

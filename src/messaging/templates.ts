@@ -157,6 +157,33 @@ export const templateKinds = {
       },
     },
   },
+  renewal_reminder: {
+    channel: "email",
+    // Sent by subscriptions (src/subscriptions/schedule.ts) once a week in the 4 weeks before a renewal.
+    placeholders: ["organisation", "recipient", "account", "plan", "renewsOn", "week"],
+    texts: {
+      en: {
+        subject: "{organisation}: {account} renews on {renewsOn}",
+        body: "Hello {recipient},\n\nthe {plan} subscription of {account} renews automatically on {renewsOn}. To end it instead, ask for its deactivation in the portal before that day; to keep it, confirm the renewal there.\n\nReminder {week} of 4.",
+      },
+      fr: {
+        subject: "{organisation} : {account} se renouvelle le {renewsOn}",
+        body: "Bonjour {recipient},\n\nl'abonnement {plan} de {account} se renouvelle automatiquement le {renewsOn}. Pour y mettre fin, demandez sa désactivation dans le portail avant cette date ; pour le garder, confirmez-y le renouvellement.\n\nRappel {week} sur 4.",
+      },
+      it: {
+        subject: "{organisation}: {account} si rinnova il {renewsOn}",
+        body: "Buongiorno {recipient},\n\nl'abbonamento {plan} di {account} si rinnova automaticamente il {renewsOn}. Per terminarlo, chiedetene la disattivazione nel portale prima di quel giorno; per mantenerlo, confermate lì il rinnovo.\n\nPromemoria {week} di 4.",
+      },
+      es: {
+        subject: "{organisation}: {account} se renueva el {renewsOn}",
+        body: "Hola {recipient}:\n\nla suscripción {plan} de {account} se renueva automáticamente el {renewsOn}. Para terminarla, pida su desactivación en el portal antes de ese día; para mantenerla, confirme allí la renovación.\n\nAviso {week} de 4.",
+      },
+      de: {
+        subject: "{organisation}: {account} verlängert sich am {renewsOn}",
+        body: "Hallo {recipient},\n\ndas {plan}-Abonnement von {account} verlängert sich am {renewsOn} automatisch. Um es zu beenden, beantragen Sie vor diesem Tag im Portal die Deaktivierung; um es zu behalten, bestätigen Sie dort die Verlängerung.\n\nErinnerung {week} von 4.",
+      },
+    },
+  },
 } satisfies Record<string, KindDefinition>;
 
 export type TemplateKind = keyof typeof templateKinds;

@@ -14,7 +14,7 @@ import { fieldError, referencedGroup, visibleGroup } from "./authority.js";
 import type { Scope } from "./roles.js";
 import type * as schemas from "./schemas.js";
 import { type GroupRow, tenancyStore as store } from "./store.js";
-import { type Group, groupView } from "./views.js";
+import { type Group, groupView, type ListedGroup, listedGroupView } from "./views.js";
 
 type Input<S extends z.ZodType> = z.output<S>;
 
@@ -44,12 +44,12 @@ export class Groups {
     private readonly events: DomainEvents | null,
   ) {}
 
-  list(actor: Actor, query: Input<typeof schemas.groupListQuery>): Promise<Page<Group>> {
-    return pageOf(store.groupList(this.db.knex, actor.principal.scope, query), query, groupView);
+  list(actor: Actor, query: Input<typeof schemas.groupListQuery>): Promise<Page<ListedGroup>> {
+    return pageOf(store.groupList(this.db.knex, actor.principal.scope, query), query, listedGroupView);
   }
 
-  export(actor: Actor, query: Input<typeof schemas.groupExportQuery>): AsyncIterable<Group> {
-    return allOf(store.groupList(this.db.knex, actor.principal.scope, query), "groups.id", groupView);
+  export(actor: Actor, query: Input<typeof schemas.groupExportQuery>): AsyncIterable<ListedGroup> {
+    return allOf(store.groupList(this.db.knex, actor.principal.scope, query), "groups.id", listedGroupView);
   }
 
   async get(actor: Actor, id: string): Promise<Group> {

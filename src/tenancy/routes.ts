@@ -4,7 +4,7 @@ import { defineRoute, forRoles, type Route } from "../http/route.js";
 import { roles, writerRoles } from "./roles.js";
 import * as s from "./schemas.js";
 import type { TenancyService } from "./service.js";
-import type { Group, Organisation, User } from "./views.js";
+import type { Group, ListedGroup, Organisation, User } from "./views.js";
 
 const anyRole = forRoles(...roles);
 const writers = forRoles(...writerRoles);
@@ -18,7 +18,7 @@ const organisationColumns = [
   { header: "active", value: (o: Organisation) => o.active },
   { header: "createdAt", value: (o: Organisation) => o.createdAt },
 ];
-const groupColumns = [
+const groupColumns: Array<{ header: string; value: (g: ListedGroup) => string | number | boolean | null }> = [
   { header: "id", value: (g: Group) => g.id },
   { header: "organisationId", value: (g: Group) => g.organisationId },
   { header: "parentId", value: (g: Group) => g.parentId },
@@ -27,6 +27,8 @@ const groupColumns = [
   { header: "itEmail", value: (g: Group) => g.itEmail },
   { header: "active", value: (g: Group) => g.active },
   { header: "createdAt", value: (g: Group) => g.createdAt },
+  { header: "activeDevices", value: (g: ListedGroup) => g.activeDevices },
+  { header: "dueForRenewal", value: (g: ListedGroup) => g.dueForRenewal },
 ];
 const userColumns = [
   { header: "id", value: (u: User) => u.id },

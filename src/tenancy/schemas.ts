@@ -92,7 +92,20 @@ export const groupSchema = z
     updatedAt: timestamp,
   })
   .meta({ id: "Group" });
-export const groupPage = pageSchema(groupSchema, "GroupPage");
+/** A group as lists show it: with what the portal's group page counts (issue 16). */
+export const listedGroupSchema = groupSchema
+  .extend({
+    activeDevices: z.number().int().describe("Active accounts in the group and its sub-groups"),
+    dueForRenewal: z
+      .number()
+      .int()
+      .describe("Of those, the ones whose subscription renews within the next 4 weeks"),
+    hasActiveDevices: z
+      .boolean()
+      .describe('At least one active device: the portal\'s "active group" (filter: hasActiveDevices)'),
+  })
+  .meta({ id: "ListedGroup" });
+export const groupPage = pageSchema(listedGroupSchema, "GroupPage");
 export const createGroupBody = z
   .object({
     organisationId: z.uuid().optional(),
@@ -122,6 +135,7 @@ const groupListing = {
     organisationId: z.uuid().optional(),
     parentId: z.union([z.uuid(), z.literal("none")]).optional(),
     active: booleanParam.optional(),
+    hasActiveDevices: booleanParam.optional(),
   },
 };
 export const groupListQuery = listQuery(groupListing);

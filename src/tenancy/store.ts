@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { applyListing } from "../db/listing.js";
 import { parseSort } from "../http/list.js";
+import { selectDeviceCounts, whereHasActiveDevices } from "../subscriptions/group-counts.js";
 import type { Role, Scope } from "./roles.js";
 
 export interface OrganisationRow {
@@ -307,9 +308,11 @@ export const tenancyStore = {
       organisationId?: string | undefined;
       parentId?: string | undefined;
       active?: boolean | undefined;
+      hasActiveDevices?: boolean | undefined;
     },
   ): Knex.QueryBuilder {
-    const q = tenancyStore.visibleGroups(db, scope);
+    const q = selectDeviceCounts(db, tenancyStore.visibleGroups(db, scope));
+    if (query.hasActiveDevices !== undefined) whereHasActiveDevices(q, query.hasActiveDevices);
     if (query.organisationId) q.where("groups.organisation_id", query.organisationId);
     if (query.parentId === "none") q.whereNull("groups.parent_id");
     else if (query.parentId) q.where("groups.parent_id", query.parentId);

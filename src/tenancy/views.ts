@@ -1,5 +1,12 @@
 import type { z } from "zod";
-import type { apiTokenSchema, groupSchema, organisationSchema, userSchema } from "./schemas.js";
+import { deviceCountsOf } from "../subscriptions/group-counts.js";
+import type {
+  apiTokenSchema,
+  groupSchema,
+  listedGroupSchema,
+  organisationSchema,
+  userSchema,
+} from "./schemas.js";
 import type { ApiTokenRow, GroupRow, OrganisationRow, UserRow } from "./store.js";
 
 /** Rows as the API shows them: camelCase, ISO times, nothing secret. */
@@ -8,6 +15,7 @@ export const isoOrNull = (date: Date | string | null): string | null => (date ==
 
 export type Organisation = z.input<typeof organisationSchema>;
 export type Group = z.input<typeof groupSchema>;
+export type ListedGroup = z.input<typeof listedGroupSchema>;
 export type User = z.input<typeof userSchema>;
 export type ApiToken = z.input<typeof apiTokenSchema>;
 
@@ -32,6 +40,13 @@ export const groupView = (row: GroupRow): Group => ({
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
 });
+
+export const listedGroupView = (
+  row: GroupRow & { active_devices?: unknown; due_for_renewal?: unknown },
+): ListedGroup => {
+  const counts = deviceCountsOf(row);
+  return { ...groupView(row), ...counts, hasActiveDevices: counts.activeDevices > 0 };
+};
 
 export const userView = (row: UserRow): User => ({
   id: row.id,

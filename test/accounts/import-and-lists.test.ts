@@ -220,7 +220,7 @@ describe(`account import, lists and exports on ${databaseKind}`, () => {
       expect(csv.headers.get("content-type")).toContain("text/csv");
       const lines = csv.text.trim().split("\r\n");
       expect(lines[0]).toBe(
-        "id,groupId,type,mode,status,username,sipDomain,displayName,phoneNumber,macAddress,profileId,licenseKey,disabledReason,createdAt,groupReference,securityModel,keepAliveSeconds,notes",
+        "id,groupId,type,mode,status,username,sipDomain,displayName,phoneNumber,macAddress,profileId,licenseKey,disabledReason,createdAt,groupReference,securityModel,keepAliveSeconds,notes,billingPlan,renewsOn,subscriptionState,dueSoon,renewedWithoutNotice",
       );
       expect(lines).toHaveLength(5);
       expect(csv.text).toContain("'=HYPERLINK()");

@@ -123,6 +123,15 @@ let macs = 0;
 /** A unicast MAC, different for every account this run makes (the pid keeps parallel runs apart). */
 const nextMac = () =>
   `0004${(process.pid % 65_536).toString(16).padStart(4, "0")}${(++macs).toString(16).padStart(4, "0")}`.toUpperCase();
+/** A deactivation request the operator made on a fresh account: the path of the request. */
+async function pendingRequest(f: Fixture, operator: ApiClient): Promise<string> {
+  const id = await freshAccount(f, operator);
+  const outcome = await operator.ok<{ request: { id: string } }>(
+    "POST",
+    `/api/v1/accounts/${id}/deactivation-request`,
+  );
+  return `/api/v1/accounts/${id}/requests/${outcome.request.id}`;
+}
 
 let phones = 0;
 const nextPhone = () =>
@@ -635,6 +644,59 @@ const matrix: Record<string, Cell> = {
     request: async (f, operator) => ({
       method: "GET",
       path: `/api/v1/accounts/${await freshAccount(f, operator)}/cdrs`,
+    }),
+  },
+  // Subscriptions (issue 16)
+  requestActivation: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => {
+      const id = await freshAccount(f, operator);
+      await operator.ok("POST", `/api/v1/accounts/${id}/disable`, { reason: "to be activated again" }, 200);
+      return { method: "POST", path: `/api/v1/accounts/${id}/activation-request`, body: { note: "please" } };
+    },
+  },
+  requestDeactivation: {
+    expect: writeInGroup(201),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/deactivation-request`,
+    }),
+  },
+  approveSubscriptionRequest: {
+    expect: operatorOnly(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `${await pendingRequest(f, operator)}/approve`,
+    }),
+  },
+  rejectSubscriptionRequest: {
+    expect: operatorOnly(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `${await pendingRequest(f, operator)}/reject`,
+      body: { reason: "the contract runs for a minimum of one year" },
+    }),
+  },
+  withdrawSubscriptionRequest: {
+    // The operator asked: only it withdraws; in-scope portal users are refused, others do not see it.
+    expect: { ...writeInGroup(403), operator: 200 },
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `${await pendingRequest(f, operator)}/withdraw`,
+    }),
+  },
+  confirmRenewal: {
+    expect: writeInGroup(200),
+    request: async (f, operator) => ({
+      method: "POST",
+      path: `/api/v1/accounts/${await freshAccount(f, operator, { billingPlan: "yearly" })}/renewal/confirm`,
+    }),
+  },
+  listSubscriptionRequests: {
+    expect: readInGroup(200),
+    request: async (f, operator) => ({
+      method: "GET",
+      path: `/api/v1/accounts/${await freshAccount(f, operator)}/requests`,
     }),
   },
 };
