@@ -127,6 +127,22 @@ export function passwordRoutes(passwords: Passwords, passwordMinLength: number):
       handle: (input) => passwords.invite(input.actor, input.params.id),
     }),
     defineRoute({
+      operationId: "changeOwnPassword",
+      method: "post",
+      path: "/api/v1/me/password",
+      summary: "Change the caller's own console password",
+      tags,
+      access: anyRole,
+      request: { body: s.changePasswordBody(passwordMinLength) },
+      response: { status: 204, description: "Changed; the caller's other console sessions have ended" },
+      problems: [429],
+      handle: async (input) => {
+        await passwords.changeOwn(input.actor, input.body.currentPassword, input.body.password);
+        input.ctx.status = 204;
+        return undefined;
+      },
+    }),
+    defineRoute({
       operationId: "requestPasswordReset",
       method: "post",
       path: "/api/v1/password-reset",

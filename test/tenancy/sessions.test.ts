@@ -273,6 +273,31 @@ describe(`console sessions on ${databaseKind}`, () => {
     expect((await op.call("GET", "/api/v1/sessions/current")).status).toBe(404);
   });
 
+  it("changes the user's own password: the current session goes on, the others end", async () => {
+    const user = await companyAdmin();
+    const here = await signIn(t.url, user.email, password);
+    const elsewhere = await signIn(t.url, user.email, password);
+    const call = cookieClient(t.url, here.cookie, here.csrfToken);
+
+    const wrong = await call("POST", "/api/v1/me/password", {
+      currentPassword: "not the password",
+      password: "a brand new password",
+    });
+    expect(wrong.status).toBe(400);
+    expect((wrong.json as Problem).errors?.[0]?.path).toBe("body.currentPassword");
+    expect((await cookieClient(t.url, elsewhere.cookie, null)("GET", "/api/v1/me")).status).toBe(200);
+
+    const changed = await call("POST", "/api/v1/me/password", {
+      currentPassword: password,
+      password: "a brand new password",
+    });
+    expect(changed.status, changed.text).toBe(204);
+    expect((await call("GET", "/api/v1/me")).status).toBe(200);
+    expect((await cookieClient(t.url, elsewhere.cookie, null)("GET", "/api/v1/me")).status).toBe(401);
+    expect((await post("/api/v1/sessions", { email: user.email, password })).status).toBe(401);
+    await signIn(t.url, user.email, "a brand new password");
+  });
+
   it("answers bad sign-in input with a 400 naming the field", async () => {
     const response = await post("/api/v1/sessions", { email: "x@example.com" });
     expect(response.status).toBe(400);
