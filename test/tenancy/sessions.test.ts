@@ -17,7 +17,8 @@ let seq = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;
 const password = "correct horse battery staple";
 
-describe(`console sessions on ${databaseKind}`, () => {
+// Every sign-in hashes with the real scrypt parameters (32 MiB each): a loaded machine needs the time.
+describe(`console sessions on ${databaseKind}`, { timeout: 180_000 }, () => {
   let t: TestServer;
   let op: ApiClient;
   const clock = new ManualClock(new Date("2026-12-03T08:00:00Z"));
