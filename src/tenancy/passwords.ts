@@ -5,12 +5,12 @@ import type { AuditService } from "../audit/service.js";
 import type { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
-import { ConflictError, GoneError, NotFoundError } from "../errors.js";
+import { ConflictError, GoneError, NotFoundError, RateLimitedError } from "../errors.js";
 import { ids } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { OutboxWriter } from "../messaging/outbox.js";
 import { assertMayHold, fieldError, organisationOfUser, visibleUser } from "./authority.js";
-import { hashPassword } from "./password-hash.js";
+import { hashPassword, verifyPassword } from "./password-hash.js";
 import type { ClientInfo, SignInConfig } from "./sessions.js";
 import { passwordMaxLength } from "./sign-in-schemas.js";
 import { type PasswordTokenPurpose, signInStore } from "./sign-in-store.js";
@@ -24,6 +24,8 @@ export interface PasswordLinks {
   baseUrl(): string;
   /** Reset requests per e-mail, so nobody fills a mailbox through the form. */
   resetRequests: FailureLimiter;
+  /** Sign-in's failures per account: a wrong current password counts as one. */
+  signInFailures: FailureLimiter;
   logger: Logger;
 }
 
@@ -205,6 +207,45 @@ export class Passwords {
     return { token, expiresAt };
   }
 
+  /**
+   * The signed-in user changes their own password, knowing the current one. Their other sessions
+   * end; the one the request is made with goes on.
+   */
+  async changeOwn(
+    actor: Actor,
+    currentPassword: string,
+    password: string,
+  ): Promise<{ sessionsEnded: number }> {
+    const links = this.requireLinks();
+    const account = actor.principal.email.toLowerCase();
+    const blockedFor = links.signInFailures.blockedForSeconds(account);
+    if (blockedFor > 0) throw new RateLimitedError(blockedFor, "too many wrong passwords; try again later");
+    this.assertAcceptable(password);
+    const stored = await signInStore.passwordHashOf(this.db.knex, actor.principal.userId);
+    if (!stored || !(await verifyPassword(currentPassword, stored))) {
+      links.signInFailures.recordFailure(account);
+      links.logger.warn(
+        { security: "password-change-refused", userId: actor.principal.userId, requestId: actor.requestId },
+        "password change refused: wrong current password",
+      );
+      throw fieldError("body.currentPassword", "is not the user's current password");
+    }
+    const hash = await hashPassword(password, this.config.scrypt);
+    return this.db.knex.transaction(async (trx) => {
+      const user = await store.findVisibleUser(trx, { kind: "all" }, actor.principal.userId, true);
+      if (!user) throw new NotFoundError("no such user");
+      const sessionsEnded = await this.store(
+        trx,
+        user,
+        hash,
+        actor.principal.sessionId ?? null,
+        actor,
+        "change",
+      );
+      return { sessionsEnded };
+    });
+  }
+
   /** Writes the hash, spends links, ends sessions (but the one kept) and audits, in the caller's transaction. */
   private async store(
     trx: Knex,
@@ -213,7 +254,7 @@ export class Passwords {
     keepSessionId: string | null,
     actor: Actor | SystemActor,
     via: string,
-  ): Promise<void> {
+  ): Promise<number> {
     const now = this.clock.now();
     await signInStore.setPasswordHash(trx, user.id, hash, now);
     await signInStore.spendPasswordTokensOfUser(trx, user.id, now);
@@ -226,5 +267,6 @@ export class Passwords {
       groupId: user.group_id,
       after: { via, sessionsEnded: ended },
     });
+    return ended;
   }
 }

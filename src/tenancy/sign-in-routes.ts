@@ -5,6 +5,7 @@ import { defineRoute, forRoles, publicAccess, type Route } from "../http/route.j
 import { clearedSessionCookie, sessionCookie } from "../http/session-cookie.js";
 import type { Passwords } from "./passwords.js";
 import { roles, writerRoles } from "./roles.js";
+import { idParams } from "./schemas.js";
 import type { Sessions } from "./sessions.js";
 import * as s from "./sign-in-schemas.js";
 
@@ -117,7 +118,7 @@ export function passwordRoutes(passwords: Passwords, passwordMinLength: number):
       summary: "Invite users to set a console password",
       tags,
       access: writers,
-      request: { params: s.sessionIdParams },
+      request: { params: idParams },
       response: {
         status: 202,
         description: "The invitation e-mail is in the outbox, with a one-time link to set a password",
@@ -125,6 +126,22 @@ export function passwordRoutes(passwords: Passwords, passwordMinLength: number):
       },
       problems: [409],
       handle: (input) => passwords.invite(input.actor, input.params.id),
+    }),
+    defineRoute({
+      operationId: "changeOwnPassword",
+      method: "post",
+      path: "/api/v1/me/password",
+      summary: "Change the caller's own console password",
+      tags,
+      access: anyRole,
+      request: { body: s.changePasswordBody(passwordMinLength) },
+      response: { status: 204, description: "Changed; the caller's other console sessions have ended" },
+      problems: [429],
+      handle: async (input) => {
+        await passwords.changeOwn(input.actor, input.body.currentPassword, input.body.password);
+        input.ctx.status = 204;
+        return undefined;
+      },
     }),
     defineRoute({
       operationId: "requestPasswordReset",

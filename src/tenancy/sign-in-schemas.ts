@@ -64,3 +64,14 @@ export function newPasswordBody(minLength: number) {
     .strict()
     .meta({ id: "NewPassword" });
 }
+
+/** The signed-in user's own change: the current password proves it is them, not a left-open browser. */
+export function changePasswordBody(minLength: number) {
+  return z
+    .object({
+      currentPassword: z.string().min(1).max(passwordMaxLength),
+      password: z.string().min(minLength, `must be at least ${minLength} characters`).max(passwordMaxLength),
+    })
+    .strict()
+    .meta({ id: "ChangePassword" });
+}

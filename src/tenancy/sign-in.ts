@@ -34,22 +34,15 @@ export function createSignIn(options: {
 }): SignIn {
   const { config, database, clock, audit, logger } = options;
   const windowMs = config.failureWindowSeconds * 1000;
-  const sessions = new Sessions(
-    database,
-    clock,
-    audit,
-    config,
-    {
-      byAccount: new FailureLimiter(config.accountFailureLimit, windowMs, clock),
-      byAddress: new FailureLimiter(config.addressFailureLimit, windowMs, clock),
-    },
-    logger,
-  );
+  const byAccount = new FailureLimiter(config.accountFailureLimit, windowMs, clock);
+  const byAddress = new FailureLimiter(config.addressFailureLimit, windowMs, clock);
+  const sessions = new Sessions(database, clock, audit, config, { byAccount, byAddress }, logger);
   const passwords = new Passwords(database, clock, audit, config, {
     outbox: options.outbox,
     baseUrl: () => options.publicUrl ?? options.serverUrl(),
     // As many reset e-mails per address and window as failed sign-ins are allowed.
     resetRequests: new FailureLimiter(config.accountFailureLimit, windowMs, clock),
+    signInFailures: byAccount,
     logger,
   });
   const publicHost = options.publicUrl ? new URL(options.publicUrl).host : null;

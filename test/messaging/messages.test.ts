@@ -219,7 +219,9 @@ describe(`messages on the log gateway and the in-process queue, on ${databaseKin
       "GET",
       `/api/v1/organisations/${tenant.organisationId}/message-templates`,
     );
-    expect(list.items).toHaveLength(6 * 5);
+    // Seven kinds (installation SMS, activation SMS and e-mail, duress alert, console invitation,
+    // password reset, renewal reminder) in five languages.
+    expect(list.items).toHaveLength(7 * 5);
     const contract = await op.ok<{ items: unknown[] }>(
       "GET",
       `/api/v1/message-templates?organisationId=${tenant.organisationId}`,

@@ -16,7 +16,7 @@ interface Problem {
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;
 
-describe(`invitations and password resets on ${databaseKind}`, () => {
+describe(`invitations and password resets on ${databaseKind}`, { timeout: 180_000 }, () => {
   let t: TestServer;
   let op: ApiClient;
   const clock = new ManualClock(new Date("2026-12-03T08:00:00Z"));

@@ -17,7 +17,8 @@ let seq = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;
 const password = "correct horse battery staple";
 
-describe(`console sessions on ${databaseKind}`, () => {
+// Every sign-in hashes with the real scrypt parameters (32 MiB each): a loaded machine needs the time.
+describe(`console sessions on ${databaseKind}`, { timeout: 180_000 }, () => {
   let t: TestServer;
   let op: ApiClient;
   const clock = new ManualClock(new Date("2026-12-03T08:00:00Z"));
@@ -271,6 +272,31 @@ describe(`console sessions on ${databaseKind}`, () => {
     expect(changed.status).toBe(200);
     expect(await op.ok("GET", "/api/v1/me")).toMatchObject({ tokenId: expect.any(String), sessionId: null });
     expect((await op.call("GET", "/api/v1/sessions/current")).status).toBe(404);
+  });
+
+  it("changes the user's own password: the current session goes on, the others end", async () => {
+    const user = await companyAdmin();
+    const here = await signIn(t.url, user.email, password);
+    const elsewhere = await signIn(t.url, user.email, password);
+    const call = cookieClient(t.url, here.cookie, here.csrfToken);
+
+    const wrong = await call("POST", "/api/v1/me/password", {
+      currentPassword: "not the password",
+      password: "a brand new password",
+    });
+    expect(wrong.status).toBe(400);
+    expect((wrong.json as Problem).errors?.[0]?.path).toBe("body.currentPassword");
+    expect((await cookieClient(t.url, elsewhere.cookie, null)("GET", "/api/v1/me")).status).toBe(200);
+
+    const changed = await call("POST", "/api/v1/me/password", {
+      currentPassword: password,
+      password: "a brand new password",
+    });
+    expect(changed.status, changed.text).toBe(204);
+    expect((await call("GET", "/api/v1/me")).status).toBe(200);
+    expect((await cookieClient(t.url, elsewhere.cookie, null)("GET", "/api/v1/me")).status).toBe(401);
+    expect((await post("/api/v1/sessions", { email: user.email, password })).status).toBe(401);
+    await signIn(t.url, user.email, "a brand new password");
   });
 
   it("answers bad sign-in input with a 400 naming the field", async () => {
