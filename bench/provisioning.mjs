@@ -6,8 +6,7 @@
 // (this process) with the same concurrency and the same requests (Authorization included).
 // provisiond runs from dist/ (bench/support/provisiond-process.mjs) on a PostgreSQL database of
 // its own when BENCH_DATABASE_URL's server answers, else on the embedded PGlite.
-// Activations per second are printed by the PGSM activation's measureActivations when
-// bench/support/activation-rate.mjs exists.
+// Activations per second are measured by bench/support/activation-rate.mjs (measureActivations).
 // Environment: BENCH_PHONES (accounts, default 64), BENCH_REQUESTS (per run, 4000),
 // BENCH_CONCURRENCY (16), BENCH_ROUNDS (3), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres).
 // Last line: `ratio <median SNOM fetches per second / median bare requests per second>`.
@@ -17,7 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { measureActivations } from "./support/activation-rate.mjs";
 import { benchDatabase, freeTcpPort, startProvisiond } from "./support/provisiond-process.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -178,24 +178,16 @@ async function main() {
     const imported = await api("POST", "/api/v1/accounts/import", csv.join("\n"), "text/csv");
     log(`created ${imported.created} SNOM accounts and their provisioning credentials (one CSV import)`);
 
-    // Activations per second: measured by the PGSM activation's own helper once it exists.
-    const activationRate = join(root, "bench/support/activation-rate.mjs");
-    if (existsSync(activationRate)) {
-      const { measureActivations } = await import(pathToFileURL(activationRate).href);
-      const result = await measureActivations({
-        baseUrl: server.base,
-        operatorToken: server.token,
-        count: Number(process.env.BENCH_ACTIVATIONS ?? 200),
-        concurrency,
-      });
-      log(
-        `PGSM activations: ${result.perSecond.toFixed(1)}/s (${result.activations} in ${result.seconds.toFixed(2)} s)`,
-      );
-    } else {
-      log(
-        "PGSM activations: not measured here (bench/support/activation-rate.mjs comes with PGSM activation)",
-      );
-    }
+    // Activations per second: real CSRs through POST /a/{token} (bench/support/activation-rate.mjs).
+    const activations = await measureActivations({
+      baseUrl: server.base,
+      operatorToken: server.token,
+      count: Number(process.env.BENCH_ACTIVATIONS ?? 200),
+      concurrency,
+    });
+    log(
+      `PGSM activations: ${activations.perSecond.toFixed(1)}/s (${activations.activations} in ${activations.seconds.toFixed(2)} s)`,
+    );
 
     const setupAgent = new Agent({ keepAlive: false });
     const phoneList = imported.accounts.map((account, i) =>
