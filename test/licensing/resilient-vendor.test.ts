@@ -37,7 +37,9 @@ function resilient(
   const http = new HttpLicenseVendor({
     vendorUrl: options.vendorUrl ?? simulator.url,
     vendorPublicKey: parseEd25519PublicKey(simulator.publicKeyPem),
-    timeoutMs: 200,
+    // Well under the simulator's slow answers (slowMs), yet not so short that a loaded machine's
+    // first request counts as a timeout.
+    timeoutMs: 500,
     maxClockSkewSeconds: 300,
     clock,
   });
