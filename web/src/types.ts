@@ -9,6 +9,7 @@ export interface User {
   role: Role;
   organisationId: string | null;
   groupId: string | null;
+  groupIds: string[];
   active: boolean;
 }
 

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { api } from "../api";
 import { Field } from "../components/field";
-import { GenericSection } from "../components/generic-section";
+import { GenericSection, SectionBody } from "../components/generic-section";
 import { ProblemAlert } from "../components/problem-alert";
 import { formatTime } from "../format";
 import { t } from "../strings";
@@ -59,11 +59,37 @@ function SnomSection({
     }
   }
 
+  const state = snomState(account.snomProvisioning);
   return (
-    <>
-      <GenericSection name="snomProvisioning" value={account.snomProvisioning} />
+    <section aria-labelledby="section-snomProvisioning" className="section">
+      <h2 id="section-snomProvisioning">{t.sections.snomProvisioning}</h2>
+      {state.credential ? (
+        <dl className="fields">
+          <div>
+            <dt>{t.account.credentialUsername}</dt>
+            <dd data-testid="snom-credential-username">{state.credential.username}</dd>
+          </div>
+          <div>
+            <dt>{t.account.credentialCreatedAt}</dt>
+            <dd>{formatTime(state.credential.createdAt)}</dd>
+          </div>
+          {state.credential.previous ? (
+            <div>
+              <dt>{t.account.credentialPrevious}</dt>
+              <dd>
+                {state.credential.previous.username}:{" "}
+                {t.account.previousValidUntil(formatTime(state.credential.previous.validUntil))}
+              </dd>
+            </div>
+          ) : null}
+        </dl>
+      ) : (
+        <p className="empty">{t.account.noCredential}</p>
+      )}
+      <h3>{t.account.snomFetches}</h3>
+      <SectionBody caption={t.account.snomFetches} value={state.fetches} />
       {acting ? (
-        <div className="section">
+        <div>
           <button type="button" disabled={busy} onClick={rotate}>
             {t.account.newCredential}
           </button>
@@ -88,8 +114,30 @@ function SnomSection({
           ) : null}
         </div>
       ) : null}
-    </>
+    </section>
   );
+}
+
+interface SnomState {
+  credential: {
+    username: string;
+    createdAt: string;
+    previous: { username: string; validUntil: string } | null;
+  } | null;
+  fetches: Record<string, unknown>[];
+}
+
+/** The section as provisioning answers it (the details schema keeps it open, so it is read with care). */
+function snomState(value: Record<string, unknown> | null): SnomState {
+  const credential = value?.credential;
+  const fetches = value?.fetches;
+  return {
+    credential:
+      typeof credential === "object" && credential !== null && "username" in credential
+        ? (credential as SnomState["credential"])
+        : null,
+    fetches: Array.isArray(fetches) ? (fetches as Record<string, unknown>[]) : [],
+  };
 }
 
 function ActivationLinkSection({ accountId }: { accountId: string }) {

@@ -211,6 +211,13 @@ export function GroupPage() {
             {members.data ? (
               <Members
                 group={data}
+                organisationGroupIds={
+                  new Set(
+                    (groups.data ?? [])
+                      .filter((item) => item.organisationId === data.organisationId)
+                      .map((item) => item.id),
+                  )
+                }
                 members={members.data}
                 editable={mayManageUsers(user.role)}
                 onSaved={() => void members.reload()}
@@ -236,16 +243,29 @@ export function GroupPage() {
  * The users assigned to the group; company admins and operators replace the whole set with a
  * checkbox per group-role user of the organisation (PUT takes every member from now on).
  */
-function Members(props: { group: Group; members: GroupMembers; editable: boolean; onSaved(): void }) {
+function Members(props: {
+  group: Group;
+  organisationGroupIds: ReadonlySet<string>;
+  members: GroupMembers;
+  editable: boolean;
+  onSaved(): void;
+}) {
   const { group, members } = props;
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const candidates = useLoad(async () => {
     if (!editing) return [];
-    const path = `/api/v1/users${query({ organisationId: group.organisationId, pageSize: 500 })}`;
-    const users = (await api.get<Page<User>>(path)).items;
-    return users.filter((item) => item.role === "group_admin" || item.role === "group_supervisor");
+    // Group-role users carry no organisationId (the users list's organisationId filter misses
+    // them): they belong to the organisation whose groups they are assigned to.
+    const users = (await api.get<Page<User>>(`/api/v1/users${query({ pageSize: 500 })}`)).items;
+    const inOrganisation = (item: User) =>
+      [item.groupId, ...item.groupIds].some((id) => id !== null && props.organisationGroupIds.has(id));
+    return users.filter(
+      (item) =>
+        (item.role === "group_admin" || item.role === "group_supervisor") &&
+        (inOrganisation(item) || members.userIds.includes(item.id)),
+    );
   }, [editing, group.organisationId]);
 
   async function save(event: FormEvent<HTMLFormElement>) {

@@ -131,6 +131,10 @@ export const en = {
     credentialUsername: "User name",
     credentialPassword: "Password",
     previousValidUntil: (when: string) => `The previous credential still works until ${when}.`,
+    credentialCreatedAt: "Credential created",
+    credentialPrevious: "Previous credential",
+    noCredential: "No provisioning credential yet.",
+    snomFetches: "Last settings fetches",
   },
 
   subscription: {
