@@ -1,5 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.js";
 import { type AccountBody, createTenant, type Tenant, unique } from "../accounts/fixtures.js";
 import { type ApiClient, apiClient } from "../support/api.js";
 import { databaseKind } from "../support/database.js";
@@ -12,7 +13,12 @@ const password = "a console passphrase for the subscriptions";
 interface Details {
   status: string;
   groupId: string;
-  subscription: { state: string; pendingRequest: { id: string; kind: string } | null };
+  subscription: {
+    state: string;
+    pendingRequest: { id: string; kind: string } | null;
+    renewedWithoutNotice: boolean;
+    renewalConfirmed: boolean;
+  };
   snomProvisioning: { credential: { username: string } | null } | null;
 }
 
@@ -31,11 +37,16 @@ describe(`the console's subscriptions, groups and provisioning, on ${databaseKin
   let adminEmail: string;
   let operatorEmail: string;
   let groupAdmin: { id: string; name: string };
+  // Today, moved only forward (the session cookies' expiry follows it, the browser's clock does not).
+  const clock = new ManualClock(new Date());
 
   beforeAll(async () => {
     ensureConsoleBuilt();
     [t, browser] = await Promise.all([
-      startTestServer({ config: { messaging: { publicUrl: "https://prov.example.net", sweepMs: 50 } } }),
+      startTestServer({
+        clock,
+        config: { messaging: { publicUrl: "https://prov.example.net", sweepMs: 50 } },
+      }),
       launchChromium(),
     ]);
     op = apiClient(t.url, t.operatorToken);
@@ -255,5 +266,41 @@ describe(`the console's subscriptions, groups and provisioning, on ${databaseKin
       await page.getByRole("status").filter({ hasText: "The account is moved." }).waitFor();
     });
     expect((await details(moving.id)).groupId).toBe(tenant.subGroupId);
+  });
+
+  // Last in the file: it moves the clock past a renewal date.
+  it("an account renewed without notice shows the red caution in the list and details until its renewal is confirmed", async () => {
+    const day = (offsetDays: number) =>
+      new Date(clock.now().getTime() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+    const renewsOn = day(10);
+    const yearly = await account({
+      type: "PGSM",
+      displayName: "Yara Yearly",
+      phoneNumber: "+41791000401",
+      billingPlan: "yearly",
+      renewsOn,
+    });
+    clock.set(new Date(`${renewsOn}T08:00:00Z`));
+    await t.server.subscriptions.schedule.run();
+    expect((await details(yearly.id)).subscription).toMatchObject({ renewedWithoutNotice: true });
+    const caution = "Renewed without notice: confirm the renewal or give notice.";
+    await signedIn(adminEmail, async (page) => {
+      await page.getByRole("searchbox", { name: "Search" }).fill("Yara Yearly");
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      const row = page.getByRole("row").filter({ hasText: "Yara Yearly" });
+      await row.getByRole("note").filter({ hasText: caution }).waitFor();
+      expect(await row.getByText("Yearly, Active").count()).toBe(1);
+      expect(await page.getByRole("note").count()).toBe(1);
+      await row.getByRole("link", { name: `Details ${yearly.username}` }).click();
+      await page.getByRole("note").filter({ hasText: caution }).waitFor();
+      await page.getByRole("button", { name: "Confirm renewal" }).click();
+      await page.getByRole("status").filter({ hasText: "Confirm renewal" }).waitFor();
+      expect(await page.getByRole("note").count()).toBe(0);
+      expect(await page.getByRole("button", { name: "Confirm renewal" }).count()).toBe(0);
+    });
+    expect((await details(yearly.id)).subscription).toMatchObject({
+      renewedWithoutNotice: false,
+      renewalConfirmed: true,
+    });
   });
 });

@@ -7,7 +7,7 @@ import { useSignedIn } from "../session";
 import { t } from "../strings";
 import { type AccountDetails, mayAct, type SubscriptionRequest } from "../types";
 import { useLoad } from "../use-load";
-import { SubscriptionSummary } from "./accounts";
+import { SubscriptionFlags } from "./accounts";
 
 /**
  * The account's subscription with the buttons the API allows the role: group admins and company
@@ -83,7 +83,9 @@ export function SubscriptionSection({
           </div>
         ) : null}
       </dl>
-      <SubscriptionSummary subscription={subscription} />
+      <p>
+        <SubscriptionFlags subscription={subscription} />
+      </p>
       {acting ? (
         <div role="toolbar" aria-label={t.subscription.title} className="actions">
           {!pending && (subscription.state === "ended" || account.status !== "active") ? (

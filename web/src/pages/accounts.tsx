@@ -199,7 +199,7 @@ export function AccountsPage() {
   );
 }
 
-/** Plan, state, renewal date and the two renewal flags, as the list and the details show them. */
+/** Plan, state, renewal date and the two renewal flags, as the list shows them. */
 export function SubscriptionSummary({ subscription }: { subscription: Subscription }) {
   return (
     <span className="subscription">
@@ -207,12 +207,21 @@ export function SubscriptionSummary({ subscription }: { subscription: Subscripti
       {", "}
       {t.subscription.states[subscription.state] ?? subscription.state}
       {subscription.renewsOn ? `, ${t.subscription.renewsOn} ${subscription.renewsOn}` : ""}
+      <SubscriptionFlags subscription={subscription} />
+    </span>
+  );
+}
+
+/** "Due soon" and the red "renewed without notice" caution (the details show them too). */
+export function SubscriptionFlags({ subscription }: { subscription: Subscription }) {
+  return (
+    <>
       {subscription.dueSoon ? <span className="badge">{t.subscription.dueSoon}</span> : null}
       {subscription.renewedWithoutNotice ? (
         <span className="caution" role="note">
           {t.subscription.renewedWithoutNotice}
         </span>
       ) : null}
-    </span>
+    </>
   );
 }
