@@ -198,8 +198,8 @@ export function AccountDetailsPage() {
           onCancel={() => setPending(null)}
           onMoved={async () => {
             setPending(null);
-            setNotice(t.account.moved);
             await details.reload();
+            setNotice(t.account.moved);
           }}
         />
       ) : null}

@@ -42,8 +42,9 @@ export function SubscriptionSection({
     try {
       await run();
       setRejecting(false);
-      setNotice(`${label}: ${t.account.done}`);
       await Promise.all([onChanged(), history.reload()]);
+      // After the reload: the notice says the page shows the outcome, not the state before it.
+      setNotice(`${label}: ${t.account.done}`);
     } catch (reason) {
       setError(reason);
     } finally {
