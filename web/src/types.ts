@@ -9,6 +9,7 @@ export interface User {
   role: Role;
   organisationId: string | null;
   groupId: string | null;
+  groupIds: string[];
   active: boolean;
 }
 
@@ -46,9 +47,60 @@ export interface Group {
   itEmail: string | null;
   active: boolean;
   defaultProfileId: string | null;
-  /** Counts land with the groups work; shown when the API has them. */
-  activeAccounts?: number;
-  dueSoon?: number;
+}
+
+/** A group as the list answers it, with the counts of the portal's group page. */
+export interface ListedGroup extends Group {
+  activeDevices: number;
+  dueForRenewal: number;
+  hasActiveDevices: boolean;
+}
+
+export interface GroupMembers {
+  groupId: string;
+  userIds: string[];
+  users: User[];
+}
+
+export type BillingPlan = "monthly" | "quarterly" | "yearly";
+export type SubscriptionState = "activation_pending" | "active" | "deactivation_pending" | "ended";
+export type RequestKind = "activation" | "deactivation";
+
+export interface Subscription {
+  billingPlan: BillingPlan;
+  renewsOn: string | null;
+  state: SubscriptionState;
+  endsOn: string | null;
+  dueSoon: boolean;
+  renewedWithoutNotice: boolean;
+  renewalConfirmed: boolean;
+  pendingRequest: { id: string; kind: RequestKind } | null;
+}
+
+export interface SubscriptionRequest {
+  id: string;
+  accountId: string;
+  kind: RequestKind;
+  status: "pending" | "approved" | "rejected" | "withdrawn";
+  note: string | null;
+  endsOn: string | null;
+  requestedBy: string;
+  requestedAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+}
+
+export interface ActivationLink {
+  url: string;
+  expiresAt: string;
+  qrSvg: string;
+}
+
+export interface RotatedCredential {
+  username: string;
+  password: string;
+  previousValidUntil: string | null;
   [key: string]: unknown;
 }
 
@@ -79,6 +131,7 @@ export interface Account {
   profileId: string | null;
   licenseKey: string | null;
   notes: string | null;
+  subscription: Subscription;
   createdAt: string;
   updatedAt: string;
   password?: string;
@@ -102,6 +155,9 @@ export interface AccountDetails extends Account {
   messages: Message[];
   certificates: Record<string, unknown>[];
   license: Record<string, unknown> | null;
+  device: Record<string, unknown> | null;
+  activationAttempts: Record<string, unknown>[];
+  snomProvisioning: Record<string, unknown> | null;
   recentEvents: { occurredAt: string; action: string; actor: string; requestId: string | null }[];
   [section: string]: unknown;
 }

@@ -10,6 +10,8 @@ import { useSignedIn } from "../session";
 import { t } from "../strings";
 import { type AccountDetails, type Cdr, type Message, mayAct } from "../types";
 import { useLoad } from "../use-load";
+import { MoveForm, ProvisioningSections } from "./account-provisioning";
+import { SubscriptionSection } from "./account-subscription";
 
 /** Sections this page lays out itself; any other the API sends is shown generically. */
 const known = new Set([
@@ -40,9 +42,13 @@ const known = new Set([
   "certificates",
   "license",
   "recentEvents",
+  "subscription",
+  "device",
+  "activationAttempts",
+  "snomProvisioning",
 ]);
 
-type Pending = "disable" | "revoke" | "delete" | null;
+type Pending = "disable" | "revoke" | "delete" | "move" | null;
 
 export function AccountDetailsPage() {
   const { id = "" } = useParams();
@@ -153,6 +159,9 @@ export function AccountDetailsPage() {
             <Link className="button" to={`/accounts/${account.id}/edit`}>
               {t.account.edit}
             </Link>
+            <button type="button" disabled={busy} onClick={() => setPending("move")}>
+              {t.account.move}
+            </button>
           </>
         ) : null}
         <button type="button" disabled={busy} onClick={() => Promise.all([details.reload(), cdrs.reload()])}>
@@ -181,6 +190,17 @@ export function AccountDetailsPage() {
           busy={busy}
           onSubmit={withReason(`${base}/revoke-keys`, t.account.done)}
           onCancel={() => setPending(null)}
+        />
+      ) : null}
+      {pending === "move" ? (
+        <MoveForm
+          account={account}
+          onCancel={() => setPending(null)}
+          onMoved={async () => {
+            setPending(null);
+            await details.reload();
+            setNotice(t.account.moved);
+          }}
         />
       ) : null}
       {pending === "delete" ? (
@@ -238,6 +258,8 @@ export function AccountDetailsPage() {
         </div>
       </dl>
 
+      <SubscriptionSection account={account} onChanged={details.reload} />
+      <ProvisioningSections account={account} acting={acting} onChanged={details.reload} />
       <Section name="registrations" value={account.registrations} />
       <MessagesSection messages={account.messages} />
       <Section name="certificates" value={account.certificates} />

@@ -7,7 +7,7 @@ import { ProblemAlert } from "../components/problem-alert";
 import { formatTime } from "../format";
 import { useSignedIn } from "../session";
 import { t } from "../strings";
-import { type Account, type Group, mayAct } from "../types";
+import { type Account, type Group, mayAct, type Subscription } from "../types";
 import { useLoad } from "../use-load";
 
 /** The tabs: each one a filter of the list (status, or the subscription's state). */
@@ -139,6 +139,7 @@ export function AccountsPage() {
               <th scope="col">{t.accounts.phoneNumber}</th>
               <th scope="col">{t.accounts.type}</th>
               <th scope="col">{t.accounts.status}</th>
+              <th scope="col">{t.subscription.title}</th>
               <th scope="col">{t.accounts.created}</th>
               <th scope="col">
                 <span className="visually-hidden">{t.accounts.details}</span>
@@ -150,7 +151,7 @@ export function AccountsPage() {
               <tbody>
                 {grouped ? (
                   <tr className="group-header">
-                    <th scope="rowgroup" colSpan={7}>
+                    <th scope="rowgroup" colSpan={8}>
                       {groupName.get(groupId) ?? t.accounts.unknownGroup}
                     </th>
                   </tr>
@@ -165,6 +166,9 @@ export function AccountsPage() {
                       <span className={`status status-${account.status}`}>
                         {t.status[account.status] ?? account.status}
                       </span>
+                    </td>
+                    <td>
+                      <SubscriptionSummary subscription={account.subscription} />
                     </td>
                     <td>{formatTime(account.createdAt)}</td>
                     <td>
@@ -191,6 +195,33 @@ export function AccountsPage() {
           {t.accounts.next}
         </button>
       </nav>
+    </>
+  );
+}
+
+/** Plan, state, renewal date and the two renewal flags, as the list shows them. */
+export function SubscriptionSummary({ subscription }: { subscription: Subscription }) {
+  return (
+    <span className="subscription">
+      {t.subscription.plans[subscription.billingPlan] ?? subscription.billingPlan}
+      {", "}
+      {t.subscription.states[subscription.state] ?? subscription.state}
+      {subscription.renewsOn ? `, ${t.subscription.renewsOn} ${subscription.renewsOn}` : ""}
+      <SubscriptionFlags subscription={subscription} />
+    </span>
+  );
+}
+
+/** "Due soon" and the red "renewed without notice" caution (the details show them too). */
+export function SubscriptionFlags({ subscription }: { subscription: Subscription }) {
+  return (
+    <>
+      {subscription.dueSoon ? <span className="badge">{t.subscription.dueSoon}</span> : null}
+      {subscription.renewedWithoutNotice ? (
+        <span className="caution" role="note">
+          {t.subscription.renewedWithoutNotice}
+        </span>
+      ) : null}
     </>
   );
 }

@@ -1,31 +1,38 @@
 import { type FormEvent, useState } from "react";
-import { Link, useParams } from "react-router";
-import { ApiError, api, type Page } from "../api";
+import { Link, useParams, useSearchParams } from "react-router";
+import { api, type Page, query } from "../api";
 import { Field } from "../components/field";
 import { PageTitle } from "../components/page-title";
 import { ProblemAlert } from "../components/problem-alert";
 import { useSignedIn } from "../session";
 import { t } from "../strings";
-import { type Group, mayAct, type Organisation, type User } from "../types";
+import {
+  type Group,
+  type GroupMembers,
+  type ListedGroup,
+  mayAct,
+  mayManageUsers,
+  type Organisation,
+  type User,
+} from "../types";
 import { useLoad } from "../use-load";
-import { allGroups } from "./accounts";
 
-/** A count the groups API may carry (they land with the groups work): shown when it is there. */
-function count(group: Group, key: string): string {
-  const value = group[key];
-  return typeof value === "number" ? String(value) : "–";
+/** The groups with their counts; `hasActiveDevices` is the server's filter, not the page's. */
+async function listedGroups(hasActiveDevices?: boolean): Promise<ListedGroup[]> {
+  const path = `/api/v1/groups${query({ pageSize: 500, sort: "name", hasActiveDevices })}`;
+  return (await api.get<Page<ListedGroup>>(path)).items;
 }
 
 /** Groups with their sub-groups below them, depth-first in name order. */
-function tree(groups: Group[]): { group: Group; depth: number }[] {
-  const children = new Map<string | null, Group[]>();
+function tree<G extends Group>(groups: G[]): { group: G; depth: number }[] {
+  const children = new Map<string | null, G[]>();
   const ids = new Set(groups.map((group) => group.id));
   for (const group of groups) {
     // A sub-group whose parent the user cannot see shows at the top.
     const parent = group.parentId && ids.has(group.parentId) ? group.parentId : null;
     children.set(parent, [...(children.get(parent) ?? []), group]);
   }
-  const out: { group: Group; depth: number }[] = [];
+  const out: { group: G; depth: number }[] = [];
   const visit = (parent: string | null, depth: number) => {
     for (const group of children.get(parent) ?? []) {
       out.push({ group, depth });
@@ -97,7 +104,7 @@ function GroupForm({ parent, onCreated }: { parent: Group | null; onCreated(): v
   );
 }
 
-function GroupTable({ rows }: { rows: { group: Group; depth: number }[] }) {
+function GroupTable({ rows }: { rows: { group: ListedGroup; depth: number }[] }) {
   return (
     <table>
       <caption className="visually-hidden">{t.groups.title}</caption>
@@ -106,8 +113,8 @@ function GroupTable({ rows }: { rows: { group: Group; depth: number }[] }) {
           <th scope="col">{t.groups.name}</th>
           <th scope="col">{t.groups.reference}</th>
           <th scope="col">{t.groups.active}</th>
-          <th scope="col">{t.groups.activeAccounts}</th>
-          <th scope="col">{t.groups.dueSoon}</th>
+          <th scope="col">{t.groups.activeDevices}</th>
+          <th scope="col">{t.groups.dueForRenewal}</th>
           <th scope="col">
             <span className="visually-hidden">{t.groups.details}</span>
           </th>
@@ -119,8 +126,8 @@ function GroupTable({ rows }: { rows: { group: Group; depth: number }[] }) {
             <td className={`depth-${Math.min(depth, 4)}`}>{group.name}</td>
             <td>{group.reference ?? "–"}</td>
             <td>{group.active ? t.yes : t.no}</td>
-            <td>{count(group, "activeAccounts")}</td>
-            <td>{count(group, "dueSoon")}</td>
+            <td data-testid={`active-devices-${group.id}`}>{group.activeDevices}</td>
+            <td data-testid={`due-for-renewal-${group.id}`}>{group.dueForRenewal}</td>
             <td>
               <Link to={`/groups/${group.id}`} aria-label={`${t.groups.details} ${group.name}`}>
                 {t.groups.details}
@@ -135,9 +142,12 @@ function GroupTable({ rows }: { rows: { group: Group; depth: number }[] }) {
 
 export function GroupsPage() {
   const { user } = useSignedIn();
-  const groups = useLoad(allGroups, []);
-  const [onlyActive, setOnlyActive] = useState(false);
-  const shown = (groups.data ?? []).filter((group) => !onlyActive || group.active);
+  const [params, setParams] = useSearchParams();
+  // "Active" is the portal's active group: one with at least one active device (issue 16).
+  const onlyActive = params.get("hasActiveDevices") === "true";
+  const setOnlyActive = (value: boolean) => setParams(value ? { hasActiveDevices: "true" } : {});
+  const groups = useLoad(() => listedGroups(onlyActive || undefined), [onlyActive]);
+  const shown = groups.data ?? [];
   return (
     <>
       <PageTitle>{t.groups.title}</PageTitle>
@@ -162,19 +172,11 @@ export function GroupPage() {
   const { id = "" } = useParams();
   const { user } = useSignedIn();
   const group = useLoad(() => api.get<Group>(`/api/v1/groups/${id}`), [id]);
-  const groups = useLoad(allGroups, [id]);
-  // Members land with the groups work; until then the API has no such list and none is shown.
-  const members = useLoad(async () => {
-    try {
-      const answer = await api.get<{ userIds?: string[]; items?: User[] }>(`/api/v1/groups/${id}/members`);
-      return answer.items ?? null;
-    } catch (error) {
-      if (error instanceof ApiError && (error.problem.status === 404 || error.problem.status === 405))
-        return null;
-      throw error;
-    }
-  }, [id]);
+  // The list carries the counts; the single group does not.
+  const groups = useLoad(listedGroups, [id]);
+  const members = useLoad(() => api.get<GroupMembers>(`/api/v1/groups/${id}/members`), [id]);
   const data = group.data;
+  const listed = (groups.data ?? []).find((item) => item.id === id);
   const subgroups = (groups.data ?? []).filter((item) => item.parentId === id);
   return (
     <>
@@ -192,25 +194,36 @@ export function GroupPage() {
               <dd>{data.active ? t.yes : t.no}</dd>
             </div>
             <div>
-              <dt>{t.groups.activeAccounts}</dt>
-              <dd>{count(data, "activeAccounts")}</dd>
+              <dt>{t.groups.activeDevices}</dt>
+              <dd>{listed ? listed.activeDevices : "–"}</dd>
+            </div>
+            <div>
+              <dt>{t.groups.dueForRenewal}</dt>
+              <dd>{listed ? listed.dueForRenewal : "–"}</dd>
             </div>
           </dl>
           <p>
             <Link to={`/accounts?groupId=${data.id}`}>{t.groups.accounts}</Link>
           </p>
-          {members.data ? (
-            <section aria-labelledby="members" className="section">
-              <h2 id="members">{t.groups.members}</h2>
-              <ul>
-                {members.data.map((member) => (
-                  <li key={member.id}>
-                    {member.name} ({member.email}, {t.roles[member.role] ?? member.role})
-                  </li>
-                ))}
-              </ul>
-            </section>
-          ) : null}
+          <section aria-labelledby="members" className="section">
+            <h2 id="members">{t.groups.members}</h2>
+            <ProblemAlert error={members.error} />
+            {members.data ? (
+              <Members
+                group={data}
+                organisationGroupIds={
+                  new Set(
+                    (groups.data ?? [])
+                      .filter((item) => item.organisationId === data.organisationId)
+                      .map((item) => item.id),
+                  )
+                }
+                members={members.data}
+                editable={mayManageUsers(user.role)}
+                onSaved={() => void members.reload()}
+              />
+            ) : null}
+          </section>
           <section aria-labelledby="subgroups" className="section">
             <h2 id="subgroups">{t.groups.subgroups}</h2>
             {subgroups.length ? (
@@ -221,6 +234,101 @@ export function GroupPage() {
           </section>
           {mayAct(user.role) ? <GroupForm parent={data} onCreated={() => void groups.reload()} /> : null}
         </>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The users assigned to the group; company admins and operators replace the whole set with a
+ * checkbox per group-role user of the organisation (PUT takes every member from now on).
+ */
+function Members(props: {
+  group: Group;
+  organisationGroupIds: ReadonlySet<string>;
+  members: GroupMembers;
+  editable: boolean;
+  onSaved(): void;
+}) {
+  const { group, members } = props;
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const candidates = useLoad(async () => {
+    if (!editing) return [];
+    // Group-role users carry no organisationId (the users list's organisationId filter misses
+    // them): they belong to the organisation whose groups they are assigned to.
+    const users = (await api.get<Page<User>>(`/api/v1/users${query({ pageSize: 500 })}`)).items;
+    const inOrganisation = (item: User) =>
+      [item.groupId, ...item.groupIds].some((id) => id !== null && props.organisationGroupIds.has(id));
+    return users.filter(
+      (item) =>
+        (item.role === "group_admin" || item.role === "group_supervisor") &&
+        (inOrganisation(item) || members.userIds.includes(item.id)),
+    );
+  }, [editing, group.organisationId]);
+
+  async function save(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const userIds = new FormData(event.currentTarget).getAll("userIds").map(String);
+    setError(null);
+    try {
+      await api.put(`/api/v1/groups/${group.id}/members`, { userIds });
+      setEditing(false);
+      setSaved(true);
+      props.onSaved();
+    } catch (reason) {
+      setError(reason);
+    }
+  }
+
+  return (
+    <>
+      {members.users.length ? (
+        <ul aria-label={t.groups.members}>
+          {members.users.map((member) => (
+            <li key={member.id}>
+              {member.name} ({member.email}, {t.roles[member.role] ?? member.role})
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="empty">{t.groups.noMembers}</p>
+      )}
+      {saved ? <p role="status">{t.groups.membersSaved}</p> : null}
+      {props.editable && !editing ? (
+        <button
+          type="button"
+          onClick={() => {
+            setSaved(false);
+            setEditing(true);
+          }}
+        >
+          {t.groups.editMembers}
+        </button>
+      ) : null}
+      {editing ? (
+        <form onSubmit={save} aria-label={t.groups.editMembers} className="inline-form">
+          <ProblemAlert error={error ?? candidates.error} />
+          <fieldset>
+            <legend>{t.groups.members}</legend>
+            {(candidates.data ?? []).map((candidate) => (
+              <label key={candidate.id}>
+                <input
+                  type="checkbox"
+                  name="userIds"
+                  value={candidate.id}
+                  defaultChecked={members.userIds.includes(candidate.id)}
+                />{" "}
+                {candidate.name} ({candidate.email})
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit">{t.groups.saveMembers}</button>
+          <button type="button" onClick={() => setEditing(false)}>
+            {t.cancel}
+          </button>
+        </form>
       ) : null}
     </>
   );
