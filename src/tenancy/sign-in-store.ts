@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { assignedGroupIds, type UserRow } from "./store.js";
+import { assignedGroupIds, type UserRow, whereUserMaySignIn } from "./store.js";
 
 export interface SessionRow {
   id: string;
@@ -60,14 +60,7 @@ export const signInStore = {
     const row = await db("users as u")
       .leftJoin("groups as g", "g.id", "u.group_id")
       .where("u.id", userId)
-      .where("u.active", true)
-      .whereNotExists((q) =>
-        q
-          .select(db.raw("1"))
-          .from("organisations as o")
-          .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
-          .where("o.active", false),
-      )
+      .where((q) => whereUserMaySignIn(db, q))
       .first("u.id");
     return row !== undefined;
   },
@@ -96,14 +89,7 @@ export const signInStore = {
       .where("s.secret_hash", secretHash)
       .where("s.expires_at", ">", now)
       .where("s.last_seen_at", ">", idleSince)
-      .where("u.active", true)
-      .whereNotExists((q) =>
-        q
-          .select(db.raw("1"))
-          .from("organisations as o")
-          .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
-          .where("o.active", false),
-      )
+      .where((q) => whereUserMaySignIn(db, q))
       .first(
         "u.*",
         "s.id as session_id",

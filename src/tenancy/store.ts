@@ -94,7 +94,22 @@ interface ListFilters {
 /** Serialises the first-start bootstrap across processes sharing one PostgreSQL. */
 const bootstrapLockKey = 0x70726f76; // "prov"
 
-/** Tenancy SQL. Every function takes the knex or transaction to run on; scope filters live here. */
+/**
+ * Keeps the rows whose user `u` (its group joined as `g`) may sign in: the user is active, and so
+ * is their organisation (a company user's own, a group user's through the group).
+ */
+export function whereUserMaySignIn(db: Knex, q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return q
+    .where("u.active", true)
+    .whereNotExists((inactive) =>
+      inactive
+        .select(db.raw("1"))
+        .from("organisations as o")
+        .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
+        .where("o.active", false),
+    );
+}
+
 /**
  * The groups user `u` is assigned to, oldest first, as the column `group_ids`: read with the
  * credential on every request, so an assignment removed counts at once.
@@ -106,6 +121,7 @@ export function assignedGroupIds(db: Knex): Knex.Raw {
   );
 }
 
+/** Tenancy SQL. Every function takes the knex or transaction to run on; scope filters live here. */
 export const tenancyStore = {
   /** Holds the first-start lock until the transaction ends. */
   async lockBootstrap(trx: Knex): Promise<void> {
@@ -565,30 +581,20 @@ export const tenancyStore = {
   ): Promise<
     (UserRow & { token_id: string; group_organisation_id: string | null; group_ids: string[] }) | undefined
   > {
-    return (
-      db("api_tokens as t")
-        .join("users as u", "u.id", "t.user_id")
-        .leftJoin("groups as g", "g.id", "u.group_id")
-        .where("t.token_hash", tokenHash)
-        .whereNull("t.revoked_at")
-        .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
-        .where("u.active", true)
-        // The users of an inactive organisation (company and group users alike) cannot sign in.
-        .whereNotExists((q) =>
-          q
-            .select(db.raw("1"))
-            .from("organisations as o")
-            .whereRaw("o.id = coalesce(u.organisation_id, g.organisation_id)")
-            .where("o.active", false),
-        )
-        .first(
-          "u.*",
-          "t.id as token_id",
-          "g.organisation_id as group_organisation_id",
-          // The scope is read with the token on every request: an assignment removed counts at once.
-          assignedGroupIds(db),
-        )
-    );
+    return db("api_tokens as t")
+      .join("users as u", "u.id", "t.user_id")
+      .leftJoin("groups as g", "g.id", "u.group_id")
+      .where("t.token_hash", tokenHash)
+      .whereNull("t.revoked_at")
+      .where((q) => q.whereNull("t.expires_at").orWhere("t.expires_at", ">", now))
+      .where((q) => whereUserMaySignIn(db, q))
+      .first(
+        "u.*",
+        "t.id as token_id",
+        "g.organisation_id as group_organisation_id",
+        // The scope is read with the token on every request: an assignment removed counts at once.
+        assignedGroupIds(db),
+      );
   },
 
   // Group members
